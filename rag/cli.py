@@ -1,0 +1,192 @@
+"""The `rag` command: a thin shell over the library. Errors the user can fix become one line and exit code 2.
+
+    rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX)
+    rag ask "Who governed Balkh?"     quote the answer with its citations, or say the documents do not answer
+    rag eval seeds/questions.jsonl    score retrieval, answers, citations and abstention on a question set
+    rag chat                          the browser chat (Gradio) on 127.0.0.1:7860
+
+Only the standard library is imported here at start-up, so `rag ask` on a BM25 index stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Extractive, citation-first question answering.")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index)")
+        p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
+                                       "(default: $RAG_MODEL or BAAI/bge-small-en-v1.5)")
+
+    p = sub.add_parser("index", help="build an index from files and folders (.txt, .md)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    common(p)
+    p.add_argument("--chunk-chars", type=int, help="largest passage in characters (default 700)")
+    p.add_argument("--overlap", type=int, help="sentences shared by consecutive passages (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+    p = sub.add_parser("ask", help="answer a question with quoted, cited text")
+    p.add_argument("question")
+    common(p)
+    p.add_argument("--k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("--mode", choices=["lexical", "dense", "hybrid"],
+                   help="retrieval mode (default: hybrid with a semantic model, else lexical)")
+    p.add_argument("--trim", action="store_true", help="quote only the clause that answers")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    p = sub.add_parser("eval", help="evaluate against a JSONL question set")
+    p.add_argument("questions", metavar="QUESTIONS")
+    common(p)
+    p.add_argument("--mode", choices=["lexical", "dense", "hybrid", "all"], default="all")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--json", metavar="REPORT", help="write the full report as JSON to this file")
+    p.add_argument("--strict", action="store_true", help="stop at the first malformed line")
+    p.add_argument("--calibrate", action="store_true",
+                   help="choose the decline threshold on this set and store it in the index")
+
+    p = sub.add_parser("chat", help="start the browser chat")
+    common(p)
+    p.add_argument("--docs", metavar="DIR", help="folder to index when the index is missing (default: seeds/)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    handler.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    from .errors import RagError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        root.removeHandler(handler)
+
+
+def _config(args):
+    from .config import Config
+
+    overrides = {"index_path": args.index, "model": args.model}
+    for name, attr in (("chunk_chars", "chunk_chars"), ("chunk_overlap", "overlap")):
+        overrides[name] = getattr(args, attr, None)
+    return Config.from_env(**overrides)
+
+
+def open_index(args, show_progress: bool = True):
+    """The index named by --index/RAG_INDEX; the default one is built from seeds/ when missing."""
+    from .api import default_index
+    from .config import Config
+    from .index import Index
+    from .storage import MANIFEST
+
+    config = _config(args)
+    default_location = config.index_path == Config().index_path
+    if default_location and not (config.index_path / MANIFEST).exists():
+        print(f"No index at {config.index_path}; building it from seeds/ first.", file=sys.stderr)
+        return default_index(config, show_progress=show_progress)
+    return Index.load(config=config)
+
+
+def _cmd_index(args) -> int:
+    from .index import Index
+
+    config = _config(args)
+    index = Index.build(args.paths, config=config, show_progress=not args.no_progress)
+    counts = index.manifest["counts"]
+    model = (index.manifest.get("model") or {}).get("name") or "none (BM25 only)"
+    print(f"Indexed {counts['documents']} documents into {counts['passages']} passages at {index.path} "
+          f"(model: {model}).")
+    return 0
+
+
+def _cmd_ask(args) -> int:
+    from .index import validate_k, validate_question
+
+    validate_question(args.question)  # before any index is built or loaded
+    validate_k(args.k)
+    index = open_index(args)
+    answer = index.answer(args.question, k=args.k, mode=args.mode, trim=args.trim)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(answer), ensure_ascii=False, indent=1))
+        return 0
+    print(format_answer(answer, index.decline_threshold))
+    return 0
+
+
+def format_answer(answer, threshold: float) -> str:
+    lines = []
+    if answer.declined:
+        lines.append(f"The documents do not answer this question (confidence {answer.confidence:.2f}, "
+                     f"below the {threshold:.2f} threshold).")
+        if answer.hits:
+            lines.append("Closest passages:")
+            for hit in answer.hits[:3]:
+                snippet = " ".join(hit.text.split())
+                lines.append(f"  - {hit.source} [{hit.start}:{hit.end}]: {snippet[:160]}"
+                             f"{'…' if len(snippet) > 160 else ''}")
+        return "\n".join(lines)
+    lines.append(f"Answer (confidence {answer.confidence:.2f}, {answer.mode} retrieval):")
+    lines.append(f"  “{answer.text}” [1]")
+    lines.append("Citations:")
+    for n, citation in enumerate(answer.citations, start=1):
+        lines.append(f"  [{n}] {citation.source}, characters {citation.start}-{citation.end}")
+    return "\n".join(lines)
+
+
+def _cmd_eval(args) -> int:
+    from .evaluation import run_cli
+
+    return run_cli(args, open_index(args))
+
+
+def _cmd_chat(args) -> int:
+    try:
+        from ui.app import run_cli
+    except ImportError as exc:
+        from .errors import RagError
+
+        raise RagError(f"the chat needs Gradio ({exc}); install it with `pip install -e .[ui]`") from None
+    return run_cli(args)
+
+
+_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "eval": _cmd_eval, "chat": _cmd_chat}
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

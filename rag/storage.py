@@ -1,0 +1,147 @@
+"""The index folder on disk: manifest, document texts, passage and sentence tables; saved atomically.
+
+Layout (all safe formats, nothing pickled):
+  manifest.json             format and package versions, model and dimension, chunking, documents with hashes,
+                            reader settings (the calibrated decline threshold)
+  texts.bin, text_offsets.npy   every document's UTF-8 text back to back, and where each starts (bytes)
+  passages.npy              int64 rows: document, start, end, first sentence, last sentence (exclusive)
+  sentences.npy             int64 rows: document, start, end (characters of that document)
+  bm25/, document_frequency.npy   the bm25s index (see lexical.py)
+  dense.faiss               FAISS's own format (see dense.py), absent without a model
+
+A save writes a temporary sibling folder and renames it into place, so an interrupted save leaves the previous
+index as it was. Arrays are memory-mapped on load, which keeps loading fast at a million passages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TEXTS = "texts.bin"
+TEXT_OFFSETS = "text_offsets.npy"
+PASSAGES = "passages.npy"
+SENTENCES = "sentences.npy"
+
+
+def rebuild_hint(path: Path) -> str:
+    return f"rebuild it with `rag index DOCS --index {path}`"
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call `write(folder)` on a fresh temporary folder beside `path`, then swap it in for `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    staging = path.parent / f".{path.name}.tmp-{tag}"
+    staging.mkdir()
+    try:
+        write(staging)
+        _fsync_tree(staging)
+        retired = path.parent / f".{path.name}.old-{tag}"
+        if path.exists():
+            os.rename(path, retired)
+        os.rename(staging, path)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for file in folder.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def recover(path: Path) -> None:
+    """Put back a previous index if a save was interrupted between its two renames."""
+    if path.exists():
+        return
+    retired = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if retired and (retired[-1] / MANIFEST).exists():
+        os.rename(retired[-1], path)
+
+
+def write_texts(folder: Path, texts: list[str]) -> None:
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    with open(folder / TEXTS, "wb") as handle:
+        for i, text in enumerate(texts):
+            data = text.encode("utf-8")
+            handle.write(data)
+            offsets[i + 1] = offsets[i] + len(data)
+    np.save(folder / TEXT_OFFSETS, offsets, allow_pickle=False)
+
+
+class TextStore:
+    """Memory-mapped document texts, decoded one document at a time."""
+
+    def __init__(self, folder: Path):
+        self._offsets = np.load(folder / TEXT_OFFSETS, mmap_mode="r", allow_pickle=False)
+        size = int(self._offsets[-1])
+        self._blob = np.memmap(folder / TEXTS, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        self._cache: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, doc_index: int) -> str:
+        text = self._cache.get(doc_index)
+        if text is None:
+            start, end = int(self._offsets[doc_index]), int(self._offsets[doc_index + 1])
+            text = bytes(self._blob[start:end]).decode("utf-8")
+            if len(self._cache) > 1024:
+                self._cache.clear()
+            self._cache[doc_index] = text
+        return text
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def replace_manifest(folder: Path, manifest: dict) -> None:
+    """Rewrite the manifest of an existing index in one rename, so a crash leaves the old or the new one."""
+    staging = folder / (MANIFEST + ".tmp")
+    staging.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    with open(staging, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(staging, folder / MANIFEST)
+
+
+def read_manifest(path: Path) -> dict:
+    path = Path(path)
+    recover(path)
+    if not path.is_dir():
+        raise IndexNotFoundError(f"no index at {path}; build one with `rag index DOCS --index {path}`")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path} has no {MANIFEST}, so it is not an index; {rebuild_hint(path)}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"{path / MANIFEST} is damaged ({exc}); {rebuild_hint(path)}") from None
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise IndexCorruptError(f"{path / MANIFEST} is not an index manifest; {rebuild_hint(path)}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {path} has format version {manifest['format_version']}, this version of rag reads "
+            f"{FORMAT_VERSION}; {rebuild_hint(path)}"
+        )
+    return manifest
+
+
+def load_table(path: Path, name: str) -> np.ndarray:
+    try:
+        return np.load(path / name, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{path / name} is missing or damaged ({exc}); {rebuild_hint(path)}") from None

@@ -1,0 +1,65 @@
+"""Typed, immutable results: documents, passages, hits, citations and answers.
+
+Retrieval scores (on `Hit`) and reader scores (on `Answer`) are kept apart on purpose: a passage can rank first
+and still not contain the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source file's text exactly as decoded from UTF-8. Offsets elsewhere index into `text`."""
+
+    doc_id: str
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage: `text == document_text[start:end]`.
+
+    `scores` holds what produced the ranking: "bm25" (raw BM25), "dense" (cosine similarity) and "fused"
+    (reciprocal-rank fusion), each present when that retriever ran. `score` is the one the ranking used.
+    """
+
+    text: str
+    score: float
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    passage_id: int
+    rank: int
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified pointer to characters of a source: `document_text[start:end] == quote`."""
+
+    source: str
+    doc_id: str
+    start: int
+    end: int
+    quote: str
+    passage_id: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer. `text` is None when the reader declines; otherwise it is made of citation quotes."""
+
+    question: str
+    text: str | None
+    confidence: float
+    citations: list[Citation]
+    hits: list[Hit]
+    mode: str
+
+    @property
+    def declined(self) -> bool:
+        return self.text is None
