@@ -338,10 +338,13 @@ class Index:
         return hits
 
     # ----------------------------------------------------------------- answering
-    def answer(self, question: str, k: int = 5, mode: str | None = None, trim: bool = False) -> Answer:
+    def answer(
+        self, question: str, k: int = 5, mode: str | None = None, trim: bool = False, threshold: float | None = None
+    ) -> Answer:
         """Quote the sentence of the top passages that answers the question, or decline.
 
-        `trim=True` quotes only the clause of that sentence which holds the question's terms.
+        `trim=True` quotes only the clause of that sentence which holds the question's terms. `threshold`
+        overrides the decline threshold for this call (0 never declines while anything was retrieved).
         """
         question = validate_question(question)
         mode = self._resolve_mode(mode)
@@ -355,7 +358,7 @@ class Index:
             similarities = (vectors @ self._encoder.encode_queries([question])[0]).tolist()
         readings = score_candidates(question, candidates, analyze, self._lexical.idf, similarities)
         best = readings[0]
-        if best.confidence < self.decline_threshold:
+        if best.confidence < (self.decline_threshold if threshold is None else threshold):
             return Answer(question, None, best.confidence, [], hits, mode)
         start, end = (trim_to_clause(best, analyze([question])[0], analyze) if trim else (best.start, best.end))
         doc_index = best.candidate.doc_index
