@@ -130,8 +130,6 @@ class Index:
             try:
                 vectors = encoder.encode_passages(passage_texts, show_progress=show_progress)
             except ModelUnavailableError as exc:
-                if config.model_explicit:
-                    raise
                 logger.warning("semantic search is off: %s. Continuing with BM25 only.", exc)
                 encoder = None
         lexical = LexicalIndex.build(passage_texts, show_progress=show_progress)
@@ -168,7 +166,8 @@ class Index:
         storage.write_atomically(config.index_path, write)
         logger.info("indexed %d documents, %d passages in %.1fs", len(documents), len(passage_rows),
                     time.perf_counter() - started)
-        return cls.load(config.index_path, config=config)
+        # The model actually used (none after a fallback) is in the manifest; do not check it against config.
+        return cls.load(config.index_path, config=replace(config, model_explicit=False))
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, model: str | None = None, config: Config | None = None) -> Index:
@@ -181,7 +180,9 @@ class Index:
         path = config.index_path
         manifest = storage.read_manifest(path)
         built_with = (manifest.get("model") or {}).get("name")
-        if config.model_explicit and config.model:
+        # A BM25-only index serves any model setting (dense modes just report why they are off); an index with
+        # vectors from one model cannot be searched with another model's queries.
+        if config.model_explicit and config.model and built_with:
             wanted = Encoder(config.model).model_id
             if wanted != built_with:
                 raise IndexMismatchError(

@@ -1,0 +1,83 @@
+"""The `rag` command in-process: answers, citations, and one-line errors with a non-zero exit."""
+
+import json
+
+import pytest
+
+from rag.cli import main
+
+QUESTION = "Which province did Muzammil govern before Balkh?"
+
+
+@pytest.fixture
+def built(tmp_path, seed_docs, capsys):
+    index = tmp_path / "idx"
+    assert main(["index", str(seed_docs), "--index", str(index), "--model", "none", "--no-progress"]) == 0
+    assert "Indexed 1 documents" in capsys.readouterr().out
+    return index
+
+
+def test_ask_prints_the_quote_and_its_citation(built, capsys):
+    assert main(["ask", QUESTION, "--index", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert "governor of Nangarhar" in out
+    assert "000_a2e84cf20c291977.txt, characters" in out
+
+
+def test_ask_json_has_verified_offsets(built, capsys):
+    assert main(["ask", QUESTION, "--index", str(built), "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    [citation] = answer["citations"]
+    with open(citation["source"], encoding="utf-8") as handle:
+        assert handle.read()[citation["start"] : citation["end"]] == citation["quote"] == answer["text"]
+
+
+def test_ask_declines_plainly_and_lists_related_passages(built, capsys):
+    assert main(["ask", "What is the capital of France?", "--index", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The documents do not answer this question")
+
+
+def test_ask_without_index_builds_the_default_one(tmp_path, monkeypatch, seed_docs, capsys):
+    monkeypatch.chdir(seed_docs.parent)
+    (seed_docs.parent / "seeds").mkdir(exist_ok=True)
+    (seed_docs.parent / "seeds" / "a.txt").write_text((seed_docs / "000_a2e84cf20c291977.txt").read_text("utf-8"),
+                                                     "utf-8")
+    monkeypatch.delenv("RAG_INDEX")
+    monkeypatch.setenv("RAG_MODEL", "none")
+    assert main(["ask", QUESTION]) == 0
+    captured = capsys.readouterr()
+    assert "building it from seeds/" in captured.err and "Nangarhar" in captured.out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["ask", "   "], "the question is empty"),
+        (["ask", "x" * 2001], "the limit is 2000"),
+        (["ask", "Balkh?", "--k", "0"], "k must be a whole number"),
+        (["ask", "Balkh?", "--index", "{missing}"], "no index at"),
+        (["ask", "Balkh?", "--index", "{corrupt}"], "rebuild it with"),
+        (["index", "{missing}"], "path not found"),
+        (["index", "{empty}"], "no readable documents"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "manifest.json").write_text("{not json")
+    (tmp_path / "empty").mkdir()
+    places = {"missing": tmp_path / "missing", "corrupt": tmp_path / "corrupt", "empty": tmp_path / "empty"}
+    argv = [a.format(**places) for a in argv]
+    if argv[0] == "index":
+        argv += ["--index", str(tmp_path / "new-index"), "--model", "none"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_unknown_mode_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", "Balkh?", "--mode", "fuzzy"])
+    assert exit_info.value.code == 2

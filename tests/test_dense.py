@@ -1,0 +1,98 @@
+"""Semantic and hybrid retrieval through the same loading path users take, with a tiny local model."""
+
+import logging
+
+import numpy as np
+import pytest
+
+import rag
+
+QUESTION = "Which province did Muzammil govern before Balkh?"
+
+
+def test_model_folder_is_recorded_and_reloaded(dense_index, tiny_model):
+    assert dense_index.manifest["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
+    assert dense_index.modes == ["lexical", "dense", "hybrid"]
+    assert dense_index.default_mode() == "hybrid"
+    reloaded = rag.Index.load(dense_index.path, model=str(tiny_model))
+    assert reloaded.retrieve(QUESTION, mode="dense") == dense_index.retrieve(QUESTION, mode="dense")
+
+
+def test_dense_scores_are_cosines_best_first(dense_index, seed_text):
+    hits = dense_index.retrieve(QUESTION, k=5, mode="dense")
+    scores = [h.scores["dense"] for h in hits]
+    assert scores == sorted(scores, reverse=True) and all(-1.0001 <= s <= 1.0001 for s in scores)
+    assert all(seed_text[h.start : h.end] == h.text for h in hits)
+
+
+def test_hybrid_fuses_both_rankings_and_shows_every_score(dense_index):
+    hits = dense_index.retrieve(QUESTION, k=5, mode="hybrid")
+    assert len(hits) == 5
+    for hit in hits:
+        assert set(hit.scores) == {"bm25", "dense", "fused"}
+        assert hit.score == hit.scores["fused"]
+    n = len(dense_index)
+    bm25_rank = {h.passage_id: h.rank for h in dense_index.retrieve(QUESTION, k=n, mode="lexical")}
+    dense_rank = {h.passage_id: h.rank for h in dense_index.retrieve(QUESTION, k=n, mode="dense")}
+    for hit in hits:  # reciprocal-rank fusion with k=60 and equal weights
+        expected = 1 / (60 + bm25_rank[hit.passage_id]) + 1 / (60 + dense_rank[hit.passage_id])
+        assert hit.scores["fused"] == pytest.approx(expected)
+
+
+def test_fusion_weights_change_the_ranking(dense_index):
+    from dataclasses import replace
+
+    lexical_only = rag.Index.load(dense_index.path, config=replace(dense_index.config, dense_weight=0.0))
+    assert [h.passage_id for h in lexical_only.retrieve(QUESTION, mode="hybrid")] == [
+        h.passage_id for h in dense_index.retrieve(QUESTION, mode="lexical")
+    ]
+
+
+def test_hybrid_answer_is_verified(dense_index):
+    answer = dense_index.answer(QUESTION, mode="hybrid")
+    assert answer.mode == "hybrid"
+    for citation in answer.citations:
+        assert open(citation.source, encoding="utf-8").read()[citation.start : citation.end] == citation.quote
+
+
+def test_faiss_index_is_exact_below_the_threshold(dense_index):
+    import faiss
+
+    index = faiss.read_index(str(dense_index.path / "dense.faiss"))
+    assert isinstance(index, faiss.IndexFlatIP) and index.ntotal == len(dense_index)
+    vectors = index.reconstruct_n(0, index.ntotal)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_missing_model_falls_back_to_bm25_with_one_notice(tmp_path, seed_docs, caplog):
+    caplog.set_level(logging.WARNING)
+    index = rag.Index.build([seed_docs], path=tmp_path / "idx", model="BAAI/bge-small-en-v1.5",
+                           show_progress=False)
+    notices = [r for r in caplog.records if "semantic search is off" in r.getMessage()]
+    assert len(notices) == 1
+    assert "--model /path/to/model" in notices[0].getMessage()
+    assert index.manifest["model"] is None and index.modes == ["lexical"]
+    assert "Nangarhar" in index.answer(QUESTION).text
+    assert "without a semantic model" in index.unavailable_modes()["dense"]
+    with pytest.raises(rag.ModelUnavailableError, match="--mode lexical"):
+        index.retrieve(QUESTION, mode="hybrid")
+
+
+def test_missing_model_folder_is_named(tmp_path):
+    from rag.encoding import Encoder
+
+    with pytest.raises(rag.ModelUnavailableError, match="does not exist"):
+        Encoder(str(tmp_path / "no-such-model")).load()
+
+
+def test_moved_model_folder_degrades_to_lexical(tmp_path, seed_docs, tiny_model, caplog):
+    import shutil
+
+    model_copy = tmp_path / "model"
+    shutil.copytree(tiny_model, model_copy)
+    rag.Index.build([seed_docs], path=tmp_path / "idx", model=str(model_copy), show_progress=False)
+    shutil.rmtree(model_copy)
+    index = rag.Index.load(tmp_path / "idx")
+    assert index.default_mode() == "lexical"
+    assert "Nangarhar" in index.answer(QUESTION).text
+    assert "does not exist" in index.unavailable_modes()["hybrid"]
