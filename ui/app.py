@@ -1,0 +1,176 @@
+"""The browser chat: a Gradio app that wires a question box, settings and the conversation to one `rag.Index`.
+
+    from rag import Index
+    from ui.app import build_app, launch
+    launch(build_app(Index.load(".rag-index")), port=7860)
+
+The index is loaded once and shared read-only by every session; each browser keeps its own conversation in
+session state, so nothing here is global. Questions are answered by `Index.answer`, follow-ups rewritten by
+`rag.followup`, and the HTML is built by `ui.render`: this module holds no retrieval logic.
+Gradio is imported inside the functions, so importing `ui.app` (for `rag chat --help`) stays cheap.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rag.errors import RagError
+
+from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
+
+DEFAULT_K = 5
+MAX_K = 20
+# Requests answered at the same time. Answering is CPU work that releases the GIL in numpy/faiss/torch, and
+# the index is read-only, so sessions need not wait for each other (Gradio's own default is one at a time).
+CONCURRENCY = 16
+SEED_DOC_ID = "a2e84cf20c291977"  # seeds/000_a2e84cf20c291977.txt: the examples below are about it
+SEED_EXAMPLES = [
+    "Which province did Muzammil govern before Balkh?",
+    "Who claimed responsibility for the explosion?",
+    "When did ISIS announce its Khorasan branch?",
+]
+
+# Clicking a citation marker scrolls its source into view and flashes it. A plain "#id" link alone is not
+# enough: the conversation sits in a scrolled container and Gradio may rewrite the URL.
+SCROLL_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("a.rag-marker");
+    if (!link) return;
+    const target = document.getElementById(link.dataset.target);
+    if (!target) return;
+    event.preventDefault();
+    target.scrollIntoView({behavior: "smooth", block: "center"});
+    target.classList.add("rag-flash");
+    setTimeout(() => target.classList.remove("rag-flash"), 1600);
+  });
+}
+"""
+
+
+def example_questions(index) -> list[str]:
+    """Questions a first-time visitor can click: the seed questions for the seed article, else one per title."""
+    sources = [d["source"] for d in index.documents]
+    if any(SEED_DOC_ID in Path(s).name for s in sources):
+        return list(SEED_EXAMPLES)
+    titles = []
+    for document in index.documents[:3]:
+        first_line = index.document_text(document["doc_id"]).strip().splitlines()[0].strip("# ").strip()
+        if first_line:
+            titles.append(f"What does the document say about {first_line[:80]}?")
+    return titles
+
+
+def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) -> Turn:
+    """Answer one question in the context of the conversation so far (follow-ups are rewritten first)."""
+    from rag.followup import rewrite
+
+    number = len(turns) + 1
+    question = (question or "").strip()
+    last = next((t for t in reversed(turns) if t.searched_for), None)
+    try:
+        searched_for = rewrite(question, last.searched_for, last.answer_text) if last and question else question
+        answer = index.answer(searched_for, k=int(k), mode=mode or None)
+    except RagError as exc:
+        return Turn(number, question, "", None, render_error(number, question, str(exc)))
+    return Turn(number, question, searched_for, answer.text,
+                render_answer(number, question, searched_for, answer, index.document_text))
+
+
+def build_app(index, examples: list[str] | None = None):
+    """The chat as a `gr.Blocks` over `index` (not launched). `examples` default to `example_questions`."""
+    import gradio as gr
+
+    unavailable = index.unavailable_modes()
+    available = [m for m in ("lexical", "dense", "hybrid") if m not in unavailable]
+    examples = example_questions(index) if examples is None else examples
+    counts = index.manifest.get("counts", {})
+    model = (index.manifest.get("model") or {}).get("name") or "none (BM25 only)"
+
+    def ask(question, k, mode, turns):
+        turns = list(turns or [])
+        if not (question or "").strip():
+            # Nothing typed: keep the conversation as it is rather than adding an error turn.
+            return render_conversation(turns), turns, question
+        turns.append(answer_turn(index, question, k, mode, turns))
+        return render_conversation(turns), turns, ""
+
+    def clear():
+        return render_conversation([]), [], ""
+
+    with gr.Blocks(title="rag chat") as demo:
+        gr.HTML(
+            "<h2 style='margin:0'>Ask your documents</h2>"
+            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(counts.get('documents', '?'))} documents, "
+            f"{esc(counts.get('passages', '?'))} passages in <code>{esc(index.path)}</code>; "
+            f"semantic model: {esc(model)}</p>"
+        )
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                conversation = gr.HTML(render_conversation([]), elem_id="rag-conversation",
+                                       min_height=300, padding=True)
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                          scale=5, max_lines=4, elem_id="rag-question", autofocus=True)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                if examples:
+                    gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Example questions")
+                clear_button = gr.Button("Clear conversation", variant="secondary", size="sm",
+                                         elem_id="rag-clear")
+            with gr.Column(scale=1, min_width=240):
+                gr.Markdown("### Settings")
+                k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Passages to read (k)", elem_id="rag-k")
+                mode = gr.Radio(available, value=index.default_mode() if index.default_mode() in available
+                                else available[0], label="Retrieval mode", elem_id="rag-mode")
+                if unavailable:
+                    reasons = sorted(set(unavailable.values()))
+                    # Shown, but disabled, so people learn the modes exist and what turns them on.
+                    gr.Radio(list(unavailable), value=None, interactive=False, label="Unavailable modes",
+                             info=" ".join(reasons), elem_id="rag-unavailable-modes")
+
+        inputs = [question, k, mode, turns]
+        outputs = [conversation, turns, question]
+        send.click(ask, inputs, outputs, api_name="ask", concurrency_limit=CONCURRENCY)
+        question.submit(ask, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY)
+        clear_button.click(clear, None, outputs, api_name="clear")
+    return demo
+
+
+def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False,
+           quiet: bool = False):
+    """Start serving `demo`; blocks unless `prevent_thread_lock`. Returns what `Blocks.launch` returns."""
+    import gradio as gr
+
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
+                       quiet=quiet, css=CSS, js=SCROLL_JS, theme=gr.themes.Soft(), footer_links=["api"])
+
+
+def open_or_build_index(index_dir: str | None, model: str | None, docs: str | None):
+    """The index folder if it exists; otherwise built from `docs` (default: seeds/) with progress bars."""
+    from rag.api import default_sources
+    from rag.config import Config
+    from rag.index import Index
+    from rag.storage import MANIFEST
+
+    config = Config.from_env(index_path=index_dir, model=model)
+    if (config.index_path / MANIFEST).exists():
+        if docs:
+            print(f"Using the existing index at {config.index_path}; --docs is only read when it is missing "
+                  f"(rebuild with `rag index {docs} --index {config.index_path}`).", file=sys.stderr)
+        return Index.load(config=config)
+    sources = [Path(docs)] if docs else default_sources()
+    print(f"No index at {config.index_path}; building it from {', '.join(map(str, sources))} first.",
+          file=sys.stderr)
+    return Index.build(sources, config=config, show_progress=True)
+
+
+def run_cli(args) -> int:
+    """`rag chat`: open (or build) the index, then serve the chat until interrupted."""
+    index = open_or_build_index(args.index, args.model, args.docs)
+    print(f"Chat on http://{args.host}:{args.port}" + (" (and a public share link)" if args.share else ""),
+          file=sys.stderr)
+    launch(build_app(index), host=args.host, port=args.port, share=args.share)
+    return 0
