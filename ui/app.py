@@ -103,7 +103,7 @@ def build_app(index, examples: list[str] | None = None):
         gr.HTML(
             "<h2 style='margin:0'>Ask your documents</h2>"
             f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(counts.get('documents', '?'))} documents, "
-            f"{esc(counts.get('passages', '?'))} passages in <code>{esc(index.path)}</code>; "
+            f"{esc(counts.get('passages', '?'))} passages in <code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
             f"semantic model: {esc(model)}</p>"
         )
         turns = gr.State([])

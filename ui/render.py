@@ -146,7 +146,7 @@ CSS = """
 .rag-source, .rag-related li { margin-bottom: 0.5rem; scroll-margin-top: 4rem; }
 .rag-file { font-family: var(--font-mono); font-weight: 600; }
 .rag-loc { font-size: 0.85rem; opacity: 0.7; }
-.rag-passage { margin: 0.3rem 0 0; padding: 0.4rem 0.6rem; border-left: 3px solid var(--color-accent);
+.rag-turn .rag-passage { margin: 0.3rem 0 0 !important; padding: 0.4rem 0.6rem; border-left: 3px solid var(--color-accent);
                background: var(--background-fill-secondary); white-space: pre-wrap; font-size: 0.9rem; }
 .rag-quote { background: #fde68a; color: #111; padding: 0 0.1rem; }
 .rag-source:target .rag-passage, .rag-source.rag-flash .rag-passage { outline: 2px solid var(--color-accent); }
