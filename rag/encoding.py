@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,8 @@ class Encoder:
         self.allow_download = allow_download
         self.batch_size = batch_size
         self._model = None
+        # The chat serves requests on several threads; the first ones must not each load the model.
+        self._load_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -49,6 +52,12 @@ class Encoder:
     def load(self):
         if self._model is not None:
             return self._model
+        with self._load_lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
         path = Path(self.model_name).expanduser()
         looks_like_path = path.is_absolute() or self.model_name.startswith((".", "~")) or path.exists()
         if looks_like_path and not path.is_dir():
@@ -58,7 +67,7 @@ class Encoder:
         try:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(
+            return SentenceTransformer(
                 str(path) if path.is_dir() else self.model_name,
                 device="cpu",
                 local_files_only=not self.allow_download,
@@ -68,7 +77,6 @@ class Encoder:
             raise ModelUnavailableError(
                 f"embedding model {self.model_name!r} is not available locally ({reason[:160]}); {ENABLE_HINT}"
             ) from exc
-        return self._model
 
     @property
     def dimension(self) -> int:
