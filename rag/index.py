@@ -46,6 +46,14 @@ def validate_k(k) -> int:
     return int(k)
 
 
+def _describe_dense(dense_index) -> str | None:
+    if dense_index is None:
+        return None
+    from .dense import describe
+
+    return describe(dense_index)
+
+
 class Index:
     """A searchable collection of documents, stored in a folder.
 
@@ -99,18 +107,37 @@ class Index:
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
     @classmethod
-    def from_documents(cls, documents: list[Document], config: Config, show_progress: bool = True) -> Index:
-        """Index documents already in memory (benchmarks use this for data sets that are not files)."""
+    def from_documents(
+        cls,
+        documents: list[Document],
+        config: Config,
+        show_progress: bool = True,
+        *,
+        vectors: np.ndarray | None = None,
+        model_name: str | None = None,
+    ) -> Index:
+        """Index documents already in memory (benchmarks use this for data sets that are not files).
+
+        `vectors` (one unit vector per passage, in passage order) with `model_name` skip the encoder: the
+        vectors were computed elsewhere with that model, which queries will load by name.
+        """
+        from array import array
+
         started = time.perf_counter()
         if not documents:
             raise InputError("there are no documents to index; give at least one non-empty document")
-        doc_rows, passage_rows, sentence_rows, passage_texts = [], [], [], []
+        if (vectors is None) != (model_name is None):
+            raise InputError("precomputed vectors need the name of the model that made them; pass both "
+                             "vectors= and model_name=, or neither")
+        # Flat int64 arrays, not lists of tuples: at a million passages the tuples alone take gigabytes.
+        doc_rows, passage_rows, sentence_rows, passage_texts = [], array("q"), array("q"), []
         for doc_index, document in enumerate(documents):
             sentences, passages = chunk(document.text, config.chunk_chars, config.chunk_overlap)
-            base = len(sentence_rows)
-            sentence_rows.extend((doc_index, start, end) for start, end in sentences)
+            base = len(sentence_rows) // 3
+            for start, end in sentences:
+                sentence_rows.extend((doc_index, start, end))
             for p in passages:
-                passage_rows.append((doc_index, p.start, p.end, base + p.first_sentence, base + p.last_sentence))
+                passage_rows.extend((doc_index, p.start, p.end, base + p.first_sentence, base + p.last_sentence))
                 passage_texts.append(document.text[p.start : p.end])
             doc_rows.append(
                 {
@@ -124,8 +151,13 @@ class Index:
         if not passage_texts:
             raise InputError("the documents hold no sentences to index; check that they contain text")
 
-        encoder, vectors = None, None
-        if config.model:
+        encoder = None
+        if vectors is not None:
+            if len(vectors) != len(passage_texts):
+                raise InputError(f"{len(vectors)} vectors were given for {len(passage_texts)} passages; embed "
+                                 f"the passages in the order chunking yields them, one vector each")
+            encoder = Encoder(model_name, config.allow_download, config.batch_size)
+        elif config.model:
             encoder = Encoder(config.model, config.allow_download, config.batch_size)
             try:
                 vectors = encoder.encode_passages(passage_texts, show_progress=show_progress)
@@ -137,24 +169,26 @@ class Index:
         if vectors is not None:
             from .dense import build_index
 
-            dense_index = build_index(vectors)
+            dense_index = build_index(vectors, show_progress=show_progress)
 
         manifest = {
             "format_version": storage.FORMAT_VERSION,
             "package_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": {"name": encoder.model_id, "dimension": int(vectors.shape[1])} if encoder else None,
-            "dense_index": type(dense_index).__name__ if dense_index is not None else None,
+            "dense_index": _describe_dense(dense_index),
             "chunking": {"max_chars": config.chunk_chars, "overlap_sentences": config.chunk_overlap},
-            "counts": {"documents": len(documents), "passages": len(passage_rows), "sentences": len(sentence_rows)},
+            "counts": {"documents": len(documents), "passages": len(passage_texts),
+                       "sentences": len(sentence_rows) // 3},
             "reader": {"decline_threshold": None},
             "documents": doc_rows,
         }
 
         def write(folder: Path) -> None:
             storage.write_texts(folder, [d.text for d in documents])
-            np.save(folder / storage.PASSAGES, np.asarray(passage_rows, dtype=np.int64), allow_pickle=False)
-            np.save(folder / storage.SENTENCES, np.asarray(sentence_rows, dtype=np.int64).reshape(-1, 3),
+            np.save(folder / storage.PASSAGES, np.frombuffer(passage_rows, dtype=np.int64).reshape(-1, 5),
+                    allow_pickle=False)
+            np.save(folder / storage.SENTENCES, np.frombuffer(sentence_rows, dtype=np.int64).reshape(-1, 3),
                     allow_pickle=False)
             lexical.save(folder)
             if dense_index is not None:
@@ -164,7 +198,7 @@ class Index:
             storage.write_manifest(folder, manifest)
 
         storage.write_atomically(config.index_path, write)
-        logger.info("indexed %d documents, %d passages in %.1fs", len(documents), len(passage_rows),
+        logger.info("indexed %d documents, %d passages in %.1fs", len(documents), len(passage_texts),
                     time.perf_counter() - started)
         # The model actually used (none after a fallback) is in the manifest; do not check it against config.
         return cls.load(config.index_path, config=replace(config, model_explicit=False))

@@ -56,10 +56,11 @@ class LexicalIndex:
         tokenized = bm25s.tokenize(texts, stopwords=stopwords(), stemmer=_stemmer(), show_progress=show_progress)
         retriever = bm25s.BM25()
         retriever.index(tokenized, show_progress=show_progress)
+        # The score matrix has one column per term and one stored entry per passage that uses it (BM25 gives
+        # every occurrence a positive score), so document frequencies are its column lengths: no second pass.
         df = np.zeros(max(retriever.vocab_dict.values(), default=-1) + 1, dtype=np.int64)
-        for ids in tokenized.ids:
-            if ids:
-                df[np.unique(np.asarray(ids, dtype=np.int64))] += 1
+        column_lengths = np.diff(np.asarray(retriever.scores["indptr"], dtype=np.int64))
+        df[: len(column_lengths)] = column_lengths
         return cls(retriever, df)
 
     def save(self, folder: Path) -> None:
