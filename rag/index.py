@@ -32,7 +32,7 @@ CANDIDATE_DEPTH = 50  # passages each retriever contributes before fusion
 
 def validate_question(question) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question, for example: rag ask \"Who governed Balkh?\"")
+        raise InputError("the question is empty; type a question, for example \"Who governed Balkh?\"")
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(
             f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}, so shorten it"
