@@ -326,9 +326,10 @@ class Index:
         mode: "lexical" (BM25), "dense" (embeddings) or "hybrid" (both, fused by reciprocal rank); by default
         hybrid when a semantic model is available, else lexical.
         """
-        question = validate_question(question)
-        k = validate_k(k)
-        mode = self._resolve_mode(mode)
+        return self._retrieve(validate_question(question), validate_k(k), self._resolve_mode(mode))[0]
+
+    def _retrieve(self, question: str, k: int, mode: str) -> tuple[list[Hit], np.ndarray | None]:
+        """Hits, and the query's embedding when a dense mode made one (the reader reuses it)."""
         depth = max(CANDIDATE_DEPTH, k)
         rankings: dict[str, list[int]] = {}
         bm25_scores = None
@@ -370,7 +371,7 @@ class Index:
             if mode == "hybrid":
                 scores["fused"] = float(score)
             hits.append(self._hit(passage_id, rank, score, scores))
-        return hits
+        return hits, query_vector
 
     # ----------------------------------------------------------------- answering
     def answer(
@@ -383,14 +384,14 @@ class Index:
         """
         question = validate_question(question)
         mode = self._resolve_mode(mode)
-        hits = self.retrieve(question, k=k, mode=mode)
+        hits, query_vector = self._retrieve(question, validate_k(k), mode)
         if not hits:
             return Answer(question, None, 0.0, [], hits, mode)
         candidates = self._candidates(hits)
         similarities = None
         if mode != "lexical":
             vectors = self._encoder.encode_sentences([c.text for c in candidates])
-            similarities = (vectors @ self._encoder.encode_queries([question])[0]).tolist()
+            similarities = (vectors @ query_vector).tolist()
         readings = score_candidates(question, candidates, analyze, self._lexical.idf, similarities)
         best = readings[0]
         if best.confidence < (self.decline_threshold if threshold is None else threshold):
