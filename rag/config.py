@@ -51,6 +51,10 @@ class Config:
         if self.decline_threshold is not None and not 0 <= self.decline_threshold <= 1:
             raise InputError(f"decline threshold {self.decline_threshold} is outside [0, 1]")
 
+    def with_model(self, model: str) -> Config:
+        """These settings with a model the user named ("none" turns semantic search off)."""
+        return replace(self, model=None if model.lower() == NO_MODEL else model, model_explicit=True)
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Config:
         """Settings from `RAG_*` variables, then `overrides` (None values are ignored)."""

@@ -102,7 +102,7 @@ class Index:
         if path is not None:
             config = replace(config, index_path=Path(path))
         if model is not None:
-            config = Config.from_env(**{**config.__dict__, "model": model})
+            config = config.with_model(model)
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
@@ -210,7 +210,7 @@ class Index:
         if path is not None:
             config = replace(config, index_path=Path(path))
         if model is not None:
-            config = replace(config, model=model, model_explicit=True)
+            config = config.with_model(model)
         path = config.index_path
         manifest = storage.read_manifest(path)
         built_with = (manifest.get("model") or {}).get("name")
