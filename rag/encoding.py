@@ -207,6 +207,13 @@ class Encoder:
     # ----------------------------------------------------------------- embedding
     @property
     def dimension(self) -> int:
+        """Vector width; read from the folder's config when it runs on ONNX, so it loads nothing."""
+        if self._st is None and self.backend != "sentence-transformers":
+            from . import onnx_encoder
+
+            folder = self.folder()
+            if folder is not None and onnx_encoder.supports(folder) is None:
+                return onnx_encoder.dimension(folder)
         model = self.load()
         if self._onnx is not None:
             return int(self._onnx.dimension)

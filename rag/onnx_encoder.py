@@ -188,11 +188,10 @@ class OnnxEncoder:
         if not texts:
             return out
         encodings = self.tokenizer.encode_batch([str(t) for t in texts])
-        # Longest first, like sentence-transformers, so each batch pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
+        for rows in _batches([len(encodings[i].ids) for i in order], batch_size):
+            rows = [order[r] for r in rows]
+            width = len(encodings[rows[0]].ids)
             feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in INPUTS}
             for r, i in enumerate(rows):
                 e = encodings[i]
@@ -207,3 +206,23 @@ class OnnxEncoder:
             norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             out[rows] = pooled / norms
         return out
+
+
+def _batches(lengths: list[int], batch_size: int, max_tokens: int = 4096) -> list[list[int]]:
+    """Consecutive positions of `lengths` (sorted longest first) grouped so that padding wastes little.
+
+    A batch pads every text to its first (longest) one; a new batch starts when the batch is full, would exceed
+    `max_tokens` padded tokens, or the next text is less than half as long. Sentence-transformers cuts fixed runs
+    of `batch_size` instead: three 256-token texts among 47 short ones then cost 32 x 256 tokens, about 3x more
+    compute on this set; the cut does not change any vector.
+    """
+    batches: list[list[int]] = []
+    for position, length in enumerate(lengths):
+        if batches:
+            batch = batches[-1]
+            width = lengths[batch[0]]
+            if len(batch) < batch_size and (len(batch) + 1) * width <= max_tokens and 2 * length >= width:
+                batch.append(position)
+                continue
+        batches.append([position])
+    return batches
