@@ -168,7 +168,8 @@ class Encoder:
         from . import onnx_encoder
 
         reason = "it is not a local folder" if folder is None else onnx_encoder.supports(folder)
-        if reason is None:
+        eligible = reason is None
+        if eligible:
             target = onnx_encoder.cached_path(self.cache_dir, self.weights_sha256())
             try:
                 if not (target / "model.onnx").is_file():
@@ -181,7 +182,7 @@ class Encoder:
                 reason = f"{target} does not load ({type(exc).__name__}: {str(exc)[:120]}); delete it to re-export"
         if self.backend == "onnx":
             raise ModelUnavailableError(f"model {self.model_name!r} cannot run on ONNX Runtime: {reason}")
-        if folder is not None and self.is_bundled:
+        if eligible:  # it should have run on ONNX: say why not, loudly, since every start is now seconds slower
             logger.warning("embedding %s with sentence-transformers (slower start): %s", self.model_id, reason)
         else:
             logger.info("embedding %s with sentence-transformers: %s", self.model_id, reason)
