@@ -109,7 +109,16 @@ def export(folder: Path, target: Path) -> Path:
 
     # Eager attention traces to plain matmuls that hold for any sequence length; SDPA's tracing records
     # Python-side shape decisions.
-    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager", local_files_only=True)
+    from transformers.utils import logging as transformers_logging
+
+    # A one-off step inside `rag index`: transformers' own "Loading weights" bar would only be noise there.
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(str(folder), attn_implementation="eager", local_files_only=True)
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
     # eval() on the wrapper itself: torch.onnx.export restores the wrapper's mode afterwards, and a wrapper left
     # in training mode would switch the model's dropout back on.
     wrapper = LastHiddenState(model).eval()

@@ -169,3 +169,12 @@ def test_other_pipelines_stay_on_sentence_transformers(tiny_model, tmp_path):
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
     assert "not mean pooling" in onnx_encoder.supports(folder)
     assert onnx_encoder.supports(tiny_model) is None
+
+
+@pytest.mark.slow
+def test_an_index_built_without_a_model_uses_the_bundled_one(tmp_path, seed_docs, bundled_encoder):
+    index = rag.Index.build([seed_docs], path=tmp_path / "idx", show_progress=False)
+    assert index.manifest["model"]["name"] == "all-MiniLM-L6-v2" and index.manifest["model"]["dimension"] == 384
+    assert index.default_mode() == "hybrid"
+    answer = index.answer("Which province did Muzammil govern before Balkh?")
+    assert "Nangarhar" in answer.text and answer.mode == "hybrid"
