@@ -10,7 +10,8 @@ check leaves a stamp in the cache folder (`$RAG_CACHE`, else `$XDG_CACHE_HOME/ra
 each file's (resolved path, size, mtime_ns); while all three are unchanged the file is trusted without hashing.
 This is a cache against accidents (a truncated copy, an edited or swapped file), not a defence against someone who
 edits a file and restores its mtime. Other model folders are not checked against anything (we know no sums for
-them); their weights are hashed only for the index manifest's record, through the same stamps.
+them); their weights are hashed only to name them (the index manifest's record, the ONNX cache key), through the
+same stamps.
 
 This module loads no model and imports nothing heavy; see `encoding.py` and `onnx_encoder.py` for that.
 """

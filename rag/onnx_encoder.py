@@ -125,8 +125,12 @@ def export(folder: Path, target: Path) -> Path:
     sample = (torch.tensor([[101, 7592, 2088, 102, 0], [101, 7592, 102, 0, 0]]) % model.config.vocab_size,
               torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]]), torch.zeros(2, 5, dtype=torch.long))
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise OnnxUnavailableError(f"the cache folder {target.parent} is not writable ({exc.strerror}); "
+                                   f"set RAG_CACHE to a writable folder") from None
     try:
         import warnings
 
