@@ -91,6 +91,13 @@ class Encoder:
         # The chat serves requests on several threads; the first ones must not each load the model.
         self._load_lock = threading.RLock()
 
+    @classmethod
+    def from_config(cls, config) -> Encoder | None:
+        """The encoder a `Config` asks for (None for BM25 only), marked default unless the user named the model."""
+        if not config.model:
+            return None
+        return cls(config.model, config.allow_download, config.batch_size, default=not config.model_explicit)
+
     # ----------------------------------------------------------------- identity
     @property
     def is_bundled(self) -> bool:
@@ -252,9 +259,13 @@ class Encoder:
                 return self._onnx.encode(texts, self.batch_size)
             from tqdm.auto import tqdm
 
+            # Blocks of a few hundred texts: each is sorted by length inside, and the bar moves between them.
             step = self.batch_size * 16
-            parts = [self._onnx.encode(texts[i : i + step], self.batch_size)
-                     for i in tqdm(range(0, len(texts), step), desc="Embedding", unit="block")]
+            parts = []
+            with tqdm(total=len(texts), desc="Embedding", unit="passage") as bar:
+                for begin in range(0, len(texts), step):
+                    parts.append(self._onnx.encode(texts[begin : begin + step], self.batch_size))
+                    bar.update(len(parts[-1]))
             return np.concatenate(parts)
         vectors = model.encode(
             list(texts),

@@ -112,6 +112,9 @@ def test_default_is_the_bundled_model():
     assert rag.Config.from_env({"RAG_MODEL": "none"}).model is None
     assert Encoder("all-MiniLM-L6-v2").model_id == "all-MiniLM-L6-v2"
     assert Encoder("all-MiniLM-L6-v2", default=True).is_default and not Encoder("x").is_default
+    assert Encoder.from_config(rag.Config()).is_default
+    assert not Encoder.from_config(rag.Config().with_model("all-MiniLM-L6-v2")).is_default
+    assert Encoder.from_config(rag.Config().with_model("none")) is None
 
 
 @pytest.mark.slow
