@@ -47,7 +47,7 @@ def supports(folder: Path) -> str | None:
              else m.get("type") for m in modules]
     if kinds[:2] != ["Transformer", "Pooling"] or kinds[2:] not in ([], ["Normalize"]) or modules[0].get("path"):
         return f"its pipeline {kinds} is not transformer + pooling (+ normalize)"
-    pooling = read_json(folder / modules[1]["path"] / "config.json")
+    pooling = read_json(folder / modules[1].get("path", "") / "config.json")
     # Older folders flag each mode (`pooling_mode_mean_tokens: true`); sentence-transformers 6 writes one string.
     modes = {k.removeprefix("pooling_mode_") for k, v in pooling.items() if k.startswith("pooling_mode_") and v}
     if isinstance(pooling.get("pooling_mode"), str):
@@ -60,8 +60,9 @@ def supports(folder: Path) -> str | None:
         return "it has no tokenizer.json"
     if read_json(folder / "sentence_bert_config.json").get("do_lower_case"):
         return "it lower-cases outside its tokenizer"
-    if read_json(folder / "config_sentence_transformers.json").get("prompts", {}).get("query"):
-        return "it uses a query prompt"
+    settings = read_json(folder / "config_sentence_transformers.json")
+    if (settings.get("prompts") or {}).get("query") or settings.get("default_prompt_name"):
+        return "it uses prompts"
     return None
 
 
@@ -212,9 +213,9 @@ class OnnxEncoder:
                 feed["input_ids"][r, :n] = e.ids
                 feed["attention_mask"][r, :n] = e.attention_mask
                 feed["token_type_ids"][r, :n] = e.type_ids
-            feed = {k: v for k, v in feed.items() if k in self._input_names}
-            hidden = self.session.run(None, feed)[0]
             mask = feed["attention_mask"][:, :, None].astype(np.float32)
+            # The exporter drops inputs a graph does not use (token_type_ids in some models).
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._input_names})[0]
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             out[rows] = pooled / norms
@@ -226,8 +227,8 @@ def _batches(lengths: list[int], batch_size: int, max_tokens: int = 4096) -> lis
 
     A batch pads every text to its first (longest) one; a new batch starts when the batch is full, would exceed
     `max_tokens` padded tokens, or the next text is less than half as long. Sentence-transformers cuts fixed runs
-    of `batch_size` instead: three 256-token texts among 47 short ones then cost 32 x 256 tokens, about 3x more
-    compute on this set; the cut does not change any vector.
+    of `batch_size` instead: three 256-token texts among 47 short ones (the parity test's set) then cost 32 x 256
+    padded tokens, 1.6 s here against 6.5 s. Where the cuts fall changes no vector.
     """
     batches: list[list[int]] = []
     for position, length in enumerate(lengths):

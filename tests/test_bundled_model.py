@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import rag
 from rag import model_files, onnx_encoder
@@ -181,3 +183,12 @@ def test_an_index_built_without_a_model_uses_the_bundled_one(tmp_path, seed_docs
     assert index.default_mode() == "hybrid"
     answer = index.answer("Which province did Muzammil govern before Balkh?")
     assert "Nangarhar" in answer.text and answer.mode == "hybrid"
+
+
+@given(st.lists(st.integers(1, 300), max_size=200), st.integers(1, 64))
+def test_length_batches_cover_every_text_once_in_order(lengths, batch_size):
+    lengths = sorted(lengths, reverse=True)
+    batches = onnx_encoder._batches(lengths, batch_size)
+    assert [p for batch in batches for p in batch] == list(range(len(lengths)))
+    assert all(1 <= len(batch) <= batch_size for batch in batches)
+    assert all(len(b) == 1 or len(b) * lengths[b[0]] <= 4096 for b in batches)
