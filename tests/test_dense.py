@@ -11,7 +11,7 @@ QUESTION = "Which province did Muzammil govern before Balkh?"
 
 
 def test_model_folder_is_recorded_and_reloaded(dense_index, tiny_model):
-    assert dense_index.manifest["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
+    assert dense_index.manifest.to_dict()["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
     assert dense_index.modes == ["lexical", "dense", "hybrid"]
     assert dense_index.default_mode() == "hybrid"
     reloaded = rag.Index.load(dense_index.path, model=str(tiny_model))
@@ -71,7 +71,7 @@ def test_missing_model_falls_back_to_bm25_with_one_notice(tmp_path, seed_docs, c
     notices = [r for r in caplog.records if "semantic search is off" in r.getMessage()]
     assert len(notices) == 1
     assert "--model /path/to/model" in notices[0].getMessage()
-    assert index.manifest["model"] is None and index.modes == ["lexical"]
+    assert index.manifest.model is None and index.modes == ["lexical"]
     assert "Nangarhar" in index.answer(QUESTION).text
     assert "without a semantic model" in index.unavailable_modes()["dense"]
     with pytest.raises(rag.ModelUnavailableError, match="--mode lexical"):
