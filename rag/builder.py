@@ -89,6 +89,13 @@ def build_index(
             logger.warning("semantic search is off: %s. Continuing with BM25 only.", exc)
             encoder = None
     lexical = LexicalIndex.build(passage_texts, show_progress=show_progress)
+    sentence_vectors = None
+    if encoder is not None and model_name is None:
+        # Embedded once here so that answering a question embeds only the question (float16 halves the file;
+        # cosines move by less than 1e-3).
+        sentence_vectors = encoder.encode_sentences(
+            [documents[d].text[s:e] for d, s, e in np.frombuffer(sentence_rows, dtype=np.int64).reshape(-1, 3)]
+        ).astype(np.float16)
     dense_index = None
     if vectors is not None:
         from .dense import build_index as build_dense
@@ -112,4 +119,5 @@ def build_index(
         sentence_rows=np.frombuffer(sentence_rows, dtype=np.int64).reshape(-1, 3),
         lexical=lexical,
         dense=dense_index,
+        sentence_vectors=sentence_vectors,
     )

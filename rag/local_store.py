@@ -32,6 +32,7 @@ class BuiltIndex:
     sentence_rows: np.ndarray  # int64 (n, 3): document, start, end
     lexical: LexicalIndex
     dense: object | None  # a FAISS index, or None without a model
+    sentence_vectors: np.ndarray | None = None  # float16 (sentences, dimension), embedded like passages
 
 
 class LocalStore:
@@ -49,6 +50,13 @@ class LocalStore:
             raise IndexCorruptError(f"the BM25 index in {self.path} is damaged ({exc}); "
                                     f"{rebuild_hint(self.path)}") from None
         self._dense = dense_index
+        self._sentence_vectors = None
+        if (self.path / storage.SENTENCE_VECTORS).exists():
+            self._sentence_vectors = storage.load_table(self.path, storage.SENTENCE_VECTORS)
+            if self._sentence_vectors.shape[0] != len(self._sentences):
+                raise IndexCorruptError(f"{self.path / storage.SENTENCE_VECTORS} holds "
+                                        f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} "
+                                        f"sentences; {rebuild_hint(self.path)}")
 
     @classmethod
     def open(cls, path: str | Path) -> LocalStore:
@@ -74,6 +82,8 @@ class LocalStore:
             np.save(folder / storage.PASSAGES, built.passage_rows, allow_pickle=False)
             np.save(folder / storage.SENTENCES, built.sentence_rows, allow_pickle=False)
             built.lexical.save(folder)
+            if built.sentence_vectors is not None:
+                np.save(folder / storage.SENTENCE_VECTORS, built.sentence_vectors, allow_pickle=False)
             if built.dense is not None:
                 from .dense import save_index
 
@@ -130,7 +140,9 @@ class LocalStore:
         return similarity(self._dense, query, list(passage_ids))
 
     def sentence_vectors(self, sentence_ids: Sequence[int]) -> np.ndarray | None:
-        return None  # sentences are embedded at query time until the index stores their vectors
+        if self._sentence_vectors is None or not len(sentence_ids):
+            return None
+        return self._sentence_vectors[np.asarray(sentence_ids, dtype=np.int64)]
 
     def set_decline_threshold(self, value: float) -> None:
         manifest = self._manifest.with_decline_threshold(value)

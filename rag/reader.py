@@ -2,7 +2,8 @@
 
 It gathers the sentences of the hits as candidates (each once, with the sentence before it for context), has
 `scoring.py` score them (with question-sentence cosines in dense and hybrid modes), and keeps the best unless its
-confidence is below the decline threshold. The result is a span of a document, optionally trimmed to a clause.
+confidence is below the decline threshold. Sentence vectors come from the store when it kept them at indexing,
+so a question costs one query embedding, not one per candidate. The result is a span of a document, optionally trimmed to a clause.
 It works on any `Store`. It neither retrieves passages nor builds or verifies citations.
 """
 
@@ -49,14 +50,20 @@ class Reader:
         candidates = self.candidates(hits)
         similarities = None
         if query_vector is not None:
-            vectors = self.encoder.encode_sentences([c.text for c in candidates])
-            similarities = (vectors @ query_vector).tolist()
+            similarities = (self._sentence_vectors(candidates) @ query_vector).tolist()
         best = score_candidates(question, candidates, analyze, self.store.idf, similarities)[0]
         accepted = best.confidence >= threshold
         start, end = best.start, best.end
         if accepted and trim:
             start, end = trim_to_clause(best, analyze([question])[0], analyze)
         return Verdict(best, accepted, best.candidate.doc_index, start, end)
+
+    def _sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
+        """Vectors stored at indexing when the store has them (float16 is enough for a cosine), else embedded."""
+        stored = self.store.sentence_vectors([c.sentence_id for c in candidates])
+        if stored is not None:
+            return np.asarray(stored, dtype=np.float32)
+        return self.encoder.encode_sentences([c.text for c in candidates])
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         seen: set[tuple[int, int]] = set()
@@ -75,5 +82,5 @@ class Reader:
                     if before.doc_index == row.doc_index:
                         previous = text[before.start : before.end]
                 candidates.append(Candidate(hit.rank - 1, hit.passage_id, row.doc_index, sentence.start,
-                                            sentence.end, text[sentence.start : sentence.end], previous))
+                                            sentence.end, text[sentence.start : sentence.end], previous, s))
         return candidates

@@ -80,6 +80,7 @@ class Candidate:
     end: int
     text: str
     previous_text: str
+    sentence_id: int = -1  # the store's sentence row, for vectors stored at indexing
 
 
 @dataclass(frozen=True)

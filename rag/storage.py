@@ -6,6 +6,7 @@ Layout (all safe formats, nothing pickled):
   texts.bin, text_offsets.npy   every document's UTF-8 text back to back, and where each starts (bytes)
   passages.npy              int64 rows: document, start, end, first sentence, last sentence (exclusive)
   sentences.npy             int64 rows: document, start, end (characters of that document)
+  sentence_vectors.npy      float16 unit vectors of the sentences, for the reader (absent without a model)
   bm25/, document_frequency.npy   the bm25s index (see lexical.py)
   dense.faiss               FAISS's own format (see dense.py), absent without a model
 
@@ -32,6 +33,7 @@ TEXTS = "texts.bin"
 TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 
 
 def write_atomically(path: Path, write) -> None:

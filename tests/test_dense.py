@@ -96,3 +96,21 @@ def test_moved_model_folder_degrades_to_lexical(tmp_path, seed_docs, tiny_model,
     assert index.default_mode() == "lexical"
     assert "Nangarhar" in index.answer(QUESTION).text
     assert "does not exist" in index.unavailable_modes()["hybrid"]
+
+
+def test_sentence_vectors_are_stored_and_answering_embeds_only_the_question(dense_index, monkeypatch):
+    """The reader compares the question with sentence vectors kept at indexing instead of re-embedding them."""
+    store = dense_index.store
+    ids = list(range(store.manifest.sentences))
+    stored = store.sentence_vectors(ids)
+    assert stored is not None and stored.shape == (len(ids), 32) and stored.dtype == np.float16
+    encoder = dense_index.retriever.encoder
+    texts = [store.text(r.doc_index)[r.start:r.end] for r in map(store.sentence, ids[:20])]
+    fresh = encoder.encode_sentences(texts)
+    assert np.abs(fresh - stored[:20].astype(np.float32)).max() < 2e-3
+
+    def refuse(texts):
+        raise AssertionError("sentences were embedded at question time")
+
+    monkeypatch.setattr(encoder, "encode_sentences", refuse)
+    assert dense_index.answer(QUESTION, mode="hybrid").text
