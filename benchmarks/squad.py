@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from rag import Config, Index
-    from rag.evaluation import RETRIEVAL_DEPTH, evaluate, format_failures, format_table
+    from rag.cli_format import format_failures, format_table
+    from rag.evaluation import RETRIEVAL_DEPTH, evaluate
     from rag.squad import load_squad
 
     documents, questions = load_squad(path)
