@@ -1,8 +1,9 @@
 """Build an index: read documents, split them into passages and sentences, analyse for BM25, embed, record.
 
 `build_index` turns documents into a `BuiltIndex` (texts, passage and sentence tables, the bm25s index, the
-FAISS index, the `Manifest`) that a store saves. When the model cannot be loaded, the index is built for BM25
-alone with one warning that says how to turn semantic search on. This module neither saves (see
+FAISS index, the `Manifest`) that a store saves. When the default model cannot be loaded, the index is built for
+BM25 alone with one warning that says how to turn semantic search on; a model the user named that cannot be
+loaded is an error. This module neither saves (see
 `local_store.py`) nor searches.
 """
 
@@ -33,6 +34,14 @@ def _describe_dense(dense_index) -> str | None:
     from .dense import describe
 
     return describe(dense_index)
+
+
+def _model_record(encoder: Encoder, vectors: np.ndarray, precomputed: bool) -> ModelRecord:
+    """The manifest's model: name, dimension, and (when the encoder made the vectors) revision and weights hash."""
+    if precomputed:  # vectors made elsewhere: the name is all we know, and the model need not be on this machine
+        return ModelRecord(encoder.model_id, int(vectors.shape[1]))
+    record = encoder.record()
+    return ModelRecord(record["name"], int(vectors.shape[1]), record["revision"], record["weights_sha256"])
 
 
 def build_index(
@@ -82,10 +91,14 @@ def build_index(
                              f"the passages in the order chunking yields them, one vector each")
         encoder = Encoder(model_name, config.allow_download, config.batch_size)
     elif config.model:
-        encoder = Encoder(config.model, config.allow_download, config.batch_size)
+        encoder = Encoder.from_config(config)
         try:
             vectors = encoder.encode_passages(passage_texts, show_progress=show_progress)
         except ModelUnavailableError as exc:
+            # A model the user named is what they asked for: not having it is an error. Only the default may
+            # quietly give way to BM25 (a machine without the bundled model), and it says so once.
+            if not encoder.is_default:
+                raise ModelUnavailableError(f"{exc}; or pass --model none to index for BM25 only") from None
             logger.warning("semantic search is off: %s. Continuing with BM25 only.", exc)
             encoder = None
     lexical = LexicalIndex.build(passage_texts, show_progress=show_progress)
@@ -103,7 +116,7 @@ def build_index(
         dense_index = build_dense(vectors, show_progress=show_progress)
 
     manifest = Manifest(
-        model=ModelRecord(encoder.model_id, int(vectors.shape[1])) if encoder else None,
+        model=_model_record(encoder, vectors, precomputed=model_name is not None) if encoder else None,
         max_chars=config.chunk_chars,
         overlap_sentences=config.chunk_overlap,
         documents=DocumentTable(doc_rows),

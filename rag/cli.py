@@ -24,6 +24,8 @@ class _OneLine(logging.Formatter):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .config import DEFAULT_MODEL
+
     parser = argparse.ArgumentParser(prog="rag", description="Extractive, citation-first question answering.")
     parser.add_argument("--verbose", "-v", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index)")
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
-                                       "(default: $RAG_MODEL or BAAI/bge-small-en-v1.5)")
+                                       f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
 
     p = sub.add_parser("index", help="build an index from files and folders (.txt, .md)")
     p.add_argument("paths", nargs="+", metavar="PATH")

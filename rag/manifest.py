@@ -169,6 +169,20 @@ class Manifest:
                 f"rebuild it with `rag index DOCS --index {path} --model {named_as or wanted_model}`"
             )
 
+    def check_weights(self, path, weights_sha256: str | None) -> None:
+        """Refuse an index whose vectors came from other weights than the model's files now hold.
+
+        Either side unknown (an index from before weights were recorded, precomputed vectors, a model that is not
+        on this machine) passes: the dense modes then report what is missing when they are asked for.
+        """
+        recorded = self.model.weights_sha256 if self.model else None
+        if recorded and weights_sha256 and recorded != weights_sha256:
+            raise IndexMismatchError(
+                f"index at {path} was built with other weights of {self.model.name} (sha256 {recorded[:12]}..., "
+                f"now {weights_sha256[:12]}...); rebuild it with `rag index DOCS --index {path} "
+                f"--model {self.model.name}`"
+            )
+
     def check_dense(self, path, dimension: int) -> None:
         """Refuse vectors whose dimension differs from the model's record."""
         if self.model and dimension != self.model.dimension:

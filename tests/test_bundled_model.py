@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import rag
 from rag import model_files, onnx_encoder
 from rag.encoding import Encoder
+from rag.manifest import ModelRecord
 from rag.model_files import BUNDLED_SHA256, FileHashes, ModelIntegrityError, bundled_model_folder, verify_files
 
 
@@ -105,8 +106,7 @@ def test_verified_files_are_not_hashed_again(tmp_path, monkeypatch):
 def test_record_for_the_manifest():
     record = Encoder("all-MiniLM-L6-v2").record()
     assert record == {"name": "all-MiniLM-L6-v2", "revision": "1110a243fdf4706b3f48f1d95db1a4f5529b4d41",
-                      "weights_sha256": BUNDLED_SHA256["model.safetensors"], "dimension": 384,
-                      "license": "Apache-2.0"}
+                      "weights_sha256": BUNDLED_SHA256["model.safetensors"], "dimension": 384}
 
 
 def test_default_is_the_bundled_model():
@@ -179,7 +179,7 @@ def test_other_pipelines_stay_on_sentence_transformers(tiny_model, tmp_path):
 @pytest.mark.slow
 def test_an_index_built_without_a_model_uses_the_bundled_one(tmp_path, seed_docs, bundled_encoder):
     index = rag.Index.build([seed_docs], path=tmp_path / "idx", show_progress=False)
-    assert index.manifest["model"]["name"] == "all-MiniLM-L6-v2" and index.manifest["model"]["dimension"] == 384
+    assert index.manifest.model == ModelRecord(**Encoder("all-MiniLM-L6-v2").record())
     assert index.default_mode() == "hybrid"
     answer = index.answer("Which province did Muzammil govern before Balkh?")
     assert "Nangarhar" in answer.text and answer.mode == "hybrid"

