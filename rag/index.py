@@ -67,9 +67,12 @@ class Index:
         """
         from .documents import load_documents
 
+        from .storage import check_target
+
         if isinstance(sources, (str, Path)):
             sources = [sources]
         config = _config(config, path, model)
+        check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
@@ -82,7 +85,9 @@ class Index:
         vectors were computed elsewhere with that model, which queries will load by name.
         """
         from .builder import build_index
+        from .storage import check_target
 
+        check_target(config.index_path)
         started = time.perf_counter()
         built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
         LocalStore.save(config.index_path, built)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexNotFoundError
+from .errors import IndexCorruptError, IndexNotFoundError, InputError
 from .manifest import Manifest, rebuild_hint
 
 MANIFEST = "manifest.json"
@@ -32,11 +32,66 @@ TEXTS = "texts.bin"
 TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
+# What an index folder may hold (a damaged index holds only these, so it may be rebuilt in place).
+INDEX_FILES = frozenset({MANIFEST, MANIFEST + ".tmp", TEXTS, TEXT_OFFSETS, PASSAGES, SENTENCES, "bm25",
+                         "document_frequency.npy", "dense.faiss"})
+
+
+def _holds_rag_manifest(folder: Path) -> bool:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "format_version" in data and "documents" in data
+
+
+def check_target(path: Path, sources=()) -> None:
+    """Refuse to write an index where it would replace anything but an index: `path` must be missing, an empty
+    folder, or a folder holding a rag manifest (or only index files), and it must not be, lie inside, or hold
+    one of the `sources` being indexed. Raises InputError naming the folder; touches nothing."""
+    path = Path(path)
+    fix = "choose a new or empty folder for the index (--index DIR); nothing was changed"
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} is a file, not an index folder; {fix}")
+    if path.is_dir():
+        entries = sorted(p.name for p in path.iterdir())
+        if entries and not _holds_rag_manifest(path) and not set(entries) <= INDEX_FILES:
+            shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+            raise InputError(f"{path} is a folder with other files in it ({shown}) and no rag index; an index "
+                             f"build replaces its folder, so {fix}")
+    resolved = path.resolve()
+    for source in sources:
+        source_path = Path(source).resolve()
+        if source_path.is_dir() and (resolved == source_path or resolved.is_relative_to(source_path)):
+            raise InputError(f"the index folder {path} is inside the documents being indexed ({source}); "
+                             f"{fix}, outside {source}")
+        if source_path.is_relative_to(resolved):
+            raise InputError(f"the documents {source} are inside the index folder {path}, which a build "
+                             f"replaces; {fix}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable (a no-op where folders cannot be opened, as on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_atomically(path: Path, write) -> None:
-    """Call `write(folder)` on a fresh temporary folder beside `path`, then swap it in for `path`."""
+    """Call `write(folder)` on a fresh temporary folder beside `path`, then swap it in for `path`.
+
+    Refuses (see `check_target`) a `path` that is a file or a folder holding anything but an index."""
     path = Path(path)
+    check_target(path)
+    if path.is_symlink():  # an index folder linked elsewhere: replace the folder, keep the user's link
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:8]
     staging = path.parent / f".{path.name}.tmp-{tag}"
@@ -48,6 +103,7 @@ def write_atomically(path: Path, write) -> None:
         if path.exists():
             os.rename(path, retired)
         os.rename(staging, path)
+        _fsync_folder(path.parent)
         shutil.rmtree(retired, ignore_errors=True)
     finally:
         if staging.exists():
