@@ -85,12 +85,13 @@ class Index:
         vectors were computed elsewhere with that model, which queries will load by name.
         """
         from .builder import build_index
-        from .storage import check_target
+        from .storage import build_lock, check_target
 
         check_target(config.index_path)
         started = time.perf_counter()
-        built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
-        LocalStore.save(config.index_path, built)
+        with build_lock(config.index_path):
+            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+            LocalStore.save(config.index_path, built)
         logger.info("indexed %d documents, %d passages in %.1fs", len(documents), built.manifest.passages,
                     time.perf_counter() - started)
         # The model actually used (none after a fallback) is in the manifest; do not check it against config.

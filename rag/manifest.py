@@ -9,6 +9,8 @@ says how to rebuild. This module neither reads nor writes files (see `storage.py
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,6 +91,8 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     package_version: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    # Each file of the folder as written: {"bytes": size, "sha256": hash (small files only)}; checked at load.
+    files: dict | None = None
 
     @property
     def document_count(self) -> int:
@@ -104,6 +108,15 @@ class Manifest:
     def with_decline_threshold(self, value: float) -> Manifest:
         return replace(self, decline_threshold=value)
 
+    def rebuild_hint(self, path) -> str:
+        """How to rebuild this index, naming the folder its documents came from when they share one."""
+        try:
+            parents = {os.path.dirname(d.source) or "." for d in self.documents}
+            docs = shlex.quote(os.path.commonpath(sorted(parents))) if parents else "DOCS"
+        except ValueError:  # absolute and relative sources mixed, or other drives
+            docs = "DOCS"
+        return f"rebuild it with `rag index {docs} --index {shlex.quote(str(path))}`"
+
     def to_dict(self) -> dict:
         return {
             "format_version": self.format_version,
@@ -116,7 +129,7 @@ class Manifest:
             "counts": {"documents": len(self.documents), "passages": self.passages, "sentences": self.sentences},
             "reader": {"decline_threshold": self.decline_threshold},
             "documents": self.documents.to_list(),
-        }
+        } | ({"files": self.files} if self.files is not None else {})
 
     @classmethod
     def from_dict(cls, data, path) -> Manifest:
@@ -148,6 +161,7 @@ class Manifest:
                 format_version=int(data["format_version"]),
                 package_version=str(data.get("package_version", "")),
                 created=str(data.get("created", "")),
+                files=dict(data["files"]) if data.get("files") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"{where} is damaged (missing or bad {exc}); {rebuild_hint(path)}") from None

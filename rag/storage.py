@@ -16,15 +16,18 @@ holds the file formats only: what the manifest means is `manifest.py`, searching
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexNotFoundError, InputError
+from .errors import IndexBusyError, IndexCorruptError, IndexNotFoundError, InputError
 from .manifest import Manifest, rebuild_hint
 
 MANIFEST = "manifest.json"
@@ -93,7 +96,7 @@ def write_atomically(path: Path, write) -> None:
     if path.is_symlink():  # an index folder linked elsewhere: replace the folder, keep the user's link
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the writer's pid tells a later build whether it is stale
     staging = path.parent / f".{path.name}.tmp-{tag}"
     staging.mkdir()
     try:
@@ -110,6 +113,147 @@ def write_atomically(path: Path, write) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+# Files this size or smaller get a sha256 in the manifest; larger ones only their size (hashing gigabytes of
+# texts at every load would cost seconds).
+HASH_FILES_UP_TO = 16 * 2**20
+_LEFTOVER = re.compile(r"\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.parent / f".{path.name}.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+@contextmanager
+def build_lock(path: Path):
+    """Hold the build lock of the index folder `path` (a `.NAME.lock` file beside it that records the holder's
+    pid, locked with flock so a killed holder releases it). Raises IndexBusyError when another build holds it;
+    on entry, removes the staging folders that killed builds left behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_path(path)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; builds are not guarded
+        yield
+        return
+    while True:
+        handle = open(lock, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise IndexBusyError(f"another build is running into {path} (pid {holder}); wait for it to finish, "
+                                 f"or build into another folder with --index") from None
+        # The previous holder may have removed the file between our open and our lock: lock the file that is there.
+        try:
+            same = os.fstat(handle.fileno()).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        clean_leftovers(path)
+        yield
+    finally:
+        try:
+            os.unlink(lock)
+        except OSError:
+            pass
+        handle.close()
+
+
+def clean_leftovers(path: Path) -> None:
+    """Remove `.NAME.tmp-PID-*` / `.NAME.old-PID-*` folders of builds whose process is gone (call with the build
+    lock held). A retired index is first put back if the index itself is missing."""
+    recover(path)
+    for folder in path.parent.glob(f".{path.name}.*-*"):
+        match = _LEFTOVER.search(folder.name)
+        if match and folder.name.startswith(f".{path.name}.") and folder.is_dir():
+            pid = int(match.group(1))
+            if pid == os.getpid() or not _alive(pid):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def describe_files(folder: Path) -> dict:
+    """Each file under `folder` (but the manifest) with its size, and its sha256 when small enough to be cheap."""
+    files = {}
+    for file in sorted(folder.rglob("*")):
+        name = file.relative_to(folder).as_posix()
+        if not file.is_file() or name == MANIFEST:
+            continue
+        size = file.stat().st_size
+        record = {"bytes": size}
+        if size <= HASH_FILES_UP_TO:
+            record["sha256"] = _sha256(file)
+        files[name] = record
+    return files
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def damaged(path: Path, manifest: Manifest, what: str) -> IndexCorruptError:
+    return IndexCorruptError(f"index at {path} is damaged ({what}); {manifest.rebuild_hint(path)}")
+
+
+def check_files(path: Path, manifest: Manifest) -> None:
+    """Refuse an index whose files are missing, truncated or changed since it was written: sizes and (small
+    files) hashes against the manifest's record, then the shapes every table must have."""
+    for name, record in (manifest.files or {}).items():
+        file = path / name
+        try:
+            size = file.stat().st_size
+        except OSError:
+            raise damaged(path, manifest, f"{name}: missing") from None
+        if size != record.get("bytes"):
+            raise damaged(path, manifest, f"{name}: {size} bytes, {record.get('bytes')} when written")
+        if record.get("sha256") and _sha256(file) != record["sha256"]:
+            raise damaged(path, manifest, f"{name}: its contents changed since it was written")
+    offsets = _table(path, manifest, TEXT_OFFSETS, (manifest.document_count + 1,))
+    try:
+        size = (path / TEXTS).stat().st_size
+    except OSError:
+        raise damaged(path, manifest, f"{TEXTS}: missing") from None
+    if int(offsets[0]) != 0 or int(offsets[-1]) != size or bool((np.diff(offsets) < 0).any()):
+        raise damaged(path, manifest, f"{TEXTS}: {size} bytes, the offsets need {int(offsets[-1])}")
+    _table(path, manifest, PASSAGES, (manifest.passages, 5))
+    _table(path, manifest, SENTENCES, (manifest.sentences, 3))
+
+
+def _table(path: Path, manifest: Manifest, name: str, shape: tuple) -> np.ndarray:
+    try:
+        table = np.load(path / name, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise damaged(path, manifest, f"{name}: missing") from None
+    except (OSError, ValueError) as exc:
+        raise damaged(path, manifest, f"{name}: {exc}") from None
+    if table.shape != shape or table.dtype != np.int64:
+        raise damaged(path, manifest, f"{name}: {table.dtype} {table.shape}, expected int64 {shape}")
+    return table
+
+
 def _fsync_tree(folder: Path) -> None:
     for file in folder.rglob("*"):
         if file.is_file():
@@ -121,7 +265,8 @@ def recover(path: Path) -> None:
     """Put back a previous index if a save was interrupted between its two renames."""
     if path.exists():
         return
-    retired = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    retired = sorted((p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir()),
+                     key=lambda p: p.stat().st_mtime)
     if retired and (retired[-1] / MANIFEST).exists():
         os.rename(retired[-1], path)
 
