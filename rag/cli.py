@@ -117,7 +117,9 @@ def _cmd_index(args) -> int:
     config = _config(args)
     index = Index.build(args.paths, config=config, show_progress=not args.no_progress)
     manifest = index.manifest
-    print(f"Indexed {manifest.document_count} documents into {manifest.passages} passages at {index.path} "
+    from .cli_format import plural
+
+    print(f"Indexed {plural(manifest.document_count, 'document')} into {plural(manifest.passages, 'passage')} at {index.path} "
           f"(model: {manifest.describe_model()}).")
     return 0
 
@@ -129,14 +131,30 @@ def _cmd_ask(args) -> int:
     validate_question(args.question)  # before any index is built or loaded
     validate_k(args.k)
     index = open_index(args)
+    warn_if_sources_changed(index)
     answer = index.answer(args.question, k=args.k, mode=args.mode, trim=args.trim)
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps(asdict(answer), ensure_ascii=False, indent=1))
+        print(json.dumps(asdict(answer) | {"outcome": answer.outcome}, ensure_ascii=False, indent=1))
         return 0
-    print(format_answer(answer, index.decline_threshold))
+    print(format_answer(answer, index.decline_threshold, index.update_command()))
     return 0
+
+
+# Above this many documents the start-up check of every file's stat is skipped (answers still check theirs).
+CHECK_SOURCES_UP_TO = 10_000
+
+
+def warn_if_sources_changed(index) -> None:
+    """Say on stderr, once at start, which indexed files changed or went away since indexing."""
+    from .cli_format import format_sources_changed
+
+    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
+        return
+    changed = index.changed_sources()
+    if changed:
+        print(f"warning: {format_sources_changed(changed, index.update_command())}", file=sys.stderr)
 
 
 def _cmd_eval(args) -> int:

@@ -43,11 +43,16 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class DocumentRecord:
+    """One indexed document. `bytes` and `mtime_ns` are the file's when it was read (None when the document was
+    not a file, or the index predates them): a later stat that matches them spares hashing the file."""
+
     doc_id: str
     source: str
     sha256: str
     chars: int
     passages: int
+    bytes: int | None = None
+    mtime_ns: int | None = None
 
 
 class DocumentTable:
@@ -62,7 +67,8 @@ class DocumentTable:
 
     def __getitem__(self, i: int) -> DocumentRecord:
         row = self._rows[i]
-        return DocumentRecord(row["doc_id"], row["source"], row["sha256"], int(row["chars"]), int(row["passages"]))
+        return DocumentRecord(row["doc_id"], row["source"], row["sha256"], int(row["chars"]), int(row["passages"]),
+                              row.get("bytes"), row.get("mtime_ns"))
 
     def __iter__(self):
         return (self[i] for i in range(len(self._rows)))
@@ -93,6 +99,9 @@ class Manifest:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     # Each file of the folder as written: {"bytes": size, "sha256": hash (small files only)}; checked at load.
     files: dict | None = None
+    # The working folder at build time: relative document sources are resolved against it, so the index checks
+    # the right files whichever folder it is used from.
+    source_root: str | None = None
 
     @property
     def document_count(self) -> int:
@@ -108,14 +117,24 @@ class Manifest:
     def with_decline_threshold(self, value: float) -> Manifest:
         return replace(self, decline_threshold=value)
 
-    def rebuild_hint(self, path) -> str:
-        """How to rebuild this index, naming the folder its documents came from when they share one."""
+    def rebuild_command(self, path) -> str:
+        """The command that rebuilds this index, naming the folder its documents came from when they share one."""
         try:
             parents = {os.path.dirname(d.source) or "." for d in self.documents}
             docs = shlex.quote(os.path.commonpath(sorted(parents))) if parents else "DOCS"
         except ValueError:  # absolute and relative sources mixed, or other drives
             docs = "DOCS"
-        return f"rebuild it with `rag index {docs} --index {shlex.quote(str(path))}`"
+        return f"rag index {docs} --index {shlex.quote(str(path))}"
+
+    def rebuild_hint(self, path) -> str:
+        return f"rebuild it with `{self.rebuild_command(path)}`"
+
+    def source_path(self, record: DocumentRecord) -> Path:
+        """Where a document's file is: its source as recorded, relative ones under the build's working folder."""
+        source = Path(record.source)
+        if source.is_absolute() or not self.source_root:
+            return source
+        return Path(self.source_root) / source
 
     def to_dict(self) -> dict:
         return {
@@ -129,7 +148,8 @@ class Manifest:
             "counts": {"documents": len(self.documents), "passages": self.passages, "sentences": self.sentences},
             "reader": {"decline_threshold": self.decline_threshold},
             "documents": self.documents.to_list(),
-        } | ({"files": self.files} if self.files is not None else {})
+        } | ({"files": self.files} if self.files is not None else {}) | (
+            {"source_root": self.source_root} if self.source_root else {})
 
     @classmethod
     def from_dict(cls, data, path) -> Manifest:
@@ -162,6 +182,7 @@ class Manifest:
                 package_version=str(data.get("package_version", "")),
                 created=str(data.get("created", "")),
                 files=dict(data["files"]) if data.get("files") is not None else None,
+                source_root=data.get("source_root"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"{where} is damaged (missing or bad {exc}); {rebuild_hint(path)}") from None

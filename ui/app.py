@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rag.cli_format import plural
 from rag.errors import RagError
 
 from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
@@ -51,7 +52,7 @@ def example_questions(index) -> list[str]:
     from rag.errors import InputError
     from rag.evaluation import load_questions
 
-    folders = dict.fromkeys(Path(d.source).parent for d in index.documents)
+    folders = dict.fromkeys(index.source_path(d).parent for d in index.documents)
     for folder in folders:
         if (folder / QUESTION_SET).is_file():
             try:
@@ -67,6 +68,17 @@ def example_questions(index) -> list[str]:
     return titles
 
 
+def sources_changed_note(index) -> str | None:
+    """One line naming the indexed files that changed or went away since indexing (None when all are current)."""
+    from rag.cli import CHECK_SOURCES_UP_TO
+    from rag.cli_format import format_sources_changed
+
+    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
+        return None
+    changed = index.changed_sources()
+    return format_sources_changed(changed, index.update_command()) if changed else None
+
+
 def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) -> Turn:
     """Answer one question in the context of the conversation so far (follow-ups are rewritten first)."""
     from rag.followup import rewrite
@@ -80,7 +92,7 @@ def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) ->
     except RagError as exc:
         return Turn(number, question, "", None, render_error(number, question, str(exc)))
     return Turn(number, question, searched_for, answer.text,
-                render_answer(number, question, searched_for, answer, index.document_text))
+                render_answer(number, question, searched_for, answer, index.document_text, index.update_command()))
 
 
 def build_app(index, examples: list[str] | None = None):
@@ -91,6 +103,7 @@ def build_app(index, examples: list[str] | None = None):
     available = [m for m in ("lexical", "dense", "hybrid") if m not in unavailable]
     examples = example_questions(index) if examples is None else examples
     manifest = index.manifest
+    changed_note = sources_changed_note(index)
 
     def ask(question, k, mode, turns):
         turns = list(turns or [])
@@ -106,9 +119,11 @@ def build_app(index, examples: list[str] | None = None):
     with gr.Blocks(title="rag chat") as demo:
         gr.HTML(
             "<h2 style='margin:0'>Ask your documents</h2>"
-            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(manifest.document_count)} documents, "
-            f"{esc(manifest.passages)} passages in <code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
+            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(plural(manifest.document_count, 'document'))}, "
+            f"{esc(plural(manifest.passages, 'passage'))} in "
+            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
             f"semantic model: {esc(manifest.describe_model())}</p>"
+            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else "")
         )
         turns = gr.State([])
         with gr.Row():
@@ -167,7 +182,10 @@ def open_or_build_index(index_dir: str | None, model: str | None, docs: str | No
 
 def run_cli(args) -> int:
     """`rag chat`: open (or build) the index, then serve the chat until interrupted."""
+    from rag.cli import warn_if_sources_changed
+
     index = open_or_build_index(args.index, args.model, args.docs)
+    warn_if_sources_changed(index)
     print(f"Chat on http://{args.host}:{args.port}" + (" (and a public share link)" if args.share else ""),
           file=sys.stderr)
     launch(build_app(index), host=args.host, port=args.port, share=args.share)

@@ -73,7 +73,8 @@ def _scores_table(hits) -> str:
             "<th>text</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></details>")
 
 
-def render_answer(number: int, question: str, searched_for: str, answer, document_text) -> str:
+def render_answer(number: int, question: str, searched_for: str, answer, document_text,
+                  update_command: str = "rag index DOCS") -> str:
     """One turn of the conversation as HTML. `document_text(doc_id)` returns a document's text, used to say
     which paragraph or line a citation is on."""
     parts = [f"<div class='rag-turn' id='rag-turn-{number}'>",
@@ -81,7 +82,10 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
     if searched_for != question:
         parts.append(f"<p class='rag-searched'>searched for: <q>{esc(searched_for)}</q></p>")
     parts.append("<div class='rag-answer'><span class='rag-who'>Answer</span>")
-    if answer.declined:
+    if answer.outcome == "stale":
+        parts.append("<p class='rag-stale'>The answer is in a file that changed since it was indexed, so it "
+                     f"cannot be quoted (confidence {answer.confidence:.2f}).</p>")
+    elif answer.declined:
         parts.append("<p class='rag-declined'>The documents do not answer this question "
                      f"(confidence {answer.confidence:.2f}).</p>")
         if answer.hits:
@@ -112,6 +116,11 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
                          f"<span class='rag-loc'>{esc(location(text, citation.start, citation.end))}</span>"
                          f"<blockquote class='rag-passage'>{passage}</blockquote></li>")
         parts.append("</ol>")
+    for source in answer.stale_sources:
+        parts.append(f"<p class='rag-note rag-stale-note'>{esc(source)} changed since it was indexed; run "
+                     f"<code>{esc(update_command)}</code> to update.</p>")
+    for source in answer.missing_sources:
+        parts.append(f"<p class='rag-note'>Answered from the indexed copy; the file {esc(source)} is gone.</p>")
     if answer.hits:
         parts.append(_scores_table(answer.hits))
     parts.append("</div></div>")
@@ -150,7 +159,9 @@ CSS = """
                background: var(--background-fill-secondary); white-space: pre-wrap; font-size: 0.9rem; }
 .rag-quote { background: #fde68a; color: #111; padding: 0 0.1rem; }
 .rag-source:target .rag-passage, .rag-source.rag-flash .rag-passage { outline: 2px solid var(--color-accent); }
-.rag-declined { font-weight: 600; }
+.rag-declined, .rag-stale { font-weight: 600; }
+.rag-note { font-size: 0.85rem; margin: 0.3rem 0; }
+.rag-stale-note, .rag-banner { color: var(--error-text-color, #b45309); }
 .rag-error { color: var(--error-text-color, #b91c1c); }
 .rag-why summary { cursor: pointer; font-size: 0.85rem; opacity: 0.8; margin-top: 0.4rem; }
 .rag-why table { font-size: 0.8rem; border-collapse: collapse; margin-top: 0.3rem; }
