@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
+        # Also after the command (`rag index DOCS -v`); SUPPRESS keeps a `-v` given before it.
+        p.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="log progress details")
         p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index)")
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
                                        "(default: $RAG_MODEL or BAAI/bge-small-en-v1.5)")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from rag.cli_format import plural
+from rag.config import MAX_QUESTION_CHARS
 from rag.errors import RagError
 
 from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
@@ -110,7 +111,13 @@ def build_app(index, examples: list[str] | None = None):
     def ask(question, k, mode, turns):
         turns = list(turns or [])
         if not (question or "").strip():
-            # Nothing typed: keep the conversation as it is rather than adding an error turn.
+            # Nothing typed: keep the conversation as it is, and say what to do in a short notice.
+            gr.Info("Type a question first.")
+            return render_conversation(turns), turns, question
+        if len(question) > MAX_QUESTION_CHARS:
+            # Keep the text for the user to shorten, rather than echoing all of it into the conversation.
+            gr.Warning(f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+                       f"Shorten it and ask again.")
             return render_conversation(turns), turns, question
         turns.append(answer_turn(index, question, k, mode, turns))
         return render_conversation(turns), turns, ""

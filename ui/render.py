@@ -68,9 +68,10 @@ def _scores_table(hits) -> str:
         snippet = snippet[:140] + ("…" if len(snippet) > 140 else "")
         rows.append(f"<tr><td>{hit.rank}</td><td>{esc(_file_name(hit.source))} [{hit.start}–{hit.end}]</td>"
                     f"{cells}<td class='rag-snippet'>{esc(snippet)}</td></tr>")
-    return ("<details class='rag-why'><summary>Why this passage: retrieval scores</summary>"
+    # The table scrolls inside its own box, so a phone-width screen clips nothing.
+    return ("<details class='rag-why'><summary>Why this passage: retrieval scores</summary><div class='rag-why-scroll'>"
             "<table><thead><tr><th>#</th><th>passage</th><th>BM25</th><th>dense</th><th>fused</th>"
-            "<th>text</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></details>")
+            "<th>text</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></details>")
 
 
 def render_answer(number: int, question: str, searched_for: str, answer, document_text,
@@ -152,6 +153,7 @@ CSS = """
 .rag-marker { font-size: 0.8rem; vertical-align: super; margin-left: 0.15rem; text-decoration: none; }
 .rag-meta { font-size: 0.8rem; opacity: 0.6; margin: 0 0 0.5rem; }
 .rag-sources, .rag-related { padding-left: 1.2rem; margin: 0.3rem 0; }
+.rag-sources { list-style: none; padding-left: 0; }  /* each source carries its own [n] marker */
 .rag-source, .rag-related li { margin-bottom: 0.5rem; scroll-margin-top: 4rem; }
 .rag-file { font-family: var(--font-mono); font-weight: 600; }
 .rag-loc { font-size: 0.85rem; opacity: 0.7; }
@@ -164,6 +166,7 @@ CSS = """
 .rag-stale-note, .rag-banner { color: var(--error-text-color, #b45309); }
 .rag-error { color: var(--error-text-color, #b91c1c); }
 .rag-why summary { cursor: pointer; font-size: 0.85rem; opacity: 0.8; margin-top: 0.4rem; }
+.rag-why-scroll { overflow-x: auto; max-width: 100%; }
 .rag-why table { font-size: 0.8rem; border-collapse: collapse; margin-top: 0.3rem; }
 .rag-why td, .rag-why th { padding: 0.15rem 0.5rem; border-bottom: 1px solid var(--border-color-primary);
                            text-align: left; vertical-align: top; }
