@@ -11,8 +11,10 @@ Only the standard library is imported here at start-up, so `rag ask` on a BM25 i
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import os
 import sys
 
 EXIT_USAGE = 2
@@ -23,14 +25,23 @@ class _OneLine(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that says where help is, like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"error: {message}; see `{self.prog} --help`\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .config import DEFAULT_MODEL
 
-    parser = argparse.ArgumentParser(prog="rag", description="Extractive, citation-first question answering.")
+    parser = _Parser(prog="rag", description="Extractive, citation-first question answering.")
     parser.add_argument("--verbose", "-v", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
+        # Also after the command (`rag index DOCS -v`); SUPPRESS keeps a `-v` given before it.
+        p.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="log progress details")
         p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index)")
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
                                        f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
@@ -64,10 +75,27 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="start the browser chat")
     common(p)
     p.add_argument("--docs", metavar="DIR", help="folder to index when the index is missing (default: seeds/)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to serve on (default 127.0.0.1; any other needs --auth, --auth-file or --no-auth)")
+    p.add_argument("--port", type=_port, default=7860, help="port to serve on, 1-65535 (default 7860)")
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public link (off by default; needs "
+                                                         "--auth, --auth-file or --no-auth)")
+    p.add_argument("--auth", action="append", metavar="USER:PASSWORD", default=[],
+                   help="require this login (repeat for more users)")
+    p.add_argument("--auth-file", metavar="FILE", help="require a login from this file: one USER:PASSWORD a line")
+    p.add_argument("--no-auth", action="store_true",
+                   help="serve beyond this machine without a login (anyone who can reach it can ask)")
     return parser
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number; use a number from 1 to 65535") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number; use a number from 1 to 65535")
+    return port
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import RagError
 
     try:
-        return _COMMANDS[args.command](args)
+        code = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe can be handled, rather than at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`rag ask … | head -c10`): stop quietly. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+        return 1
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -119,7 +157,9 @@ def _cmd_index(args) -> int:
     config = _config(args)
     index = Index.build(args.paths, config=config, show_progress=not args.no_progress)
     manifest = index.manifest
-    print(f"Indexed {manifest.document_count} documents into {manifest.passages} passages at {index.path} "
+    from .cli_format import plural
+
+    print(f"Indexed {plural(manifest.document_count, 'document')} into {plural(manifest.passages, 'passage')} at {index.path} "
           f"(model: {manifest.describe_model()}).")
     return 0
 
@@ -131,14 +171,30 @@ def _cmd_ask(args) -> int:
     validate_question(args.question)  # before any index is built or loaded
     validate_k(args.k)
     index = open_index(args)
+    warn_if_sources_changed(index)
     answer = index.answer(args.question, k=args.k, mode=args.mode, trim=args.trim)
     if args.json:
         from dataclasses import asdict
 
-        print(json.dumps(asdict(answer), ensure_ascii=False, indent=1))
+        print(json.dumps(asdict(answer) | {"outcome": answer.outcome}, ensure_ascii=False, indent=1))
         return 0
-    print(format_answer(answer, index.decline_threshold))
+    print(format_answer(answer, index.decline_threshold, index.update_command()))
     return 0
+
+
+# Above this many documents the start-up check of every file's stat is skipped (answers still check theirs).
+CHECK_SOURCES_UP_TO = 10_000
+
+
+def warn_if_sources_changed(index) -> None:
+    """Say on stderr, once at start, which indexed files changed or went away since indexing."""
+    from .cli_format import format_sources_changed
+
+    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
+        return
+    changed = index.changed_sources()
+    if changed:
+        print(f"warning: {format_sources_changed(changed, index.update_command())}", file=sys.stderr)
 
 
 def _cmd_eval(args) -> int:

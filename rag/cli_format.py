@@ -16,8 +16,33 @@ if TYPE_CHECKING:
     from .evaluation import Calibration, EvaluationReport
 
 
-def format_answer(answer, threshold: float) -> str:
+def source_notes(answer, update_command: str) -> list[str]:
+    """What the user must know about the answer's files: changed since indexing, or gone."""
+    notes = [f"{source} changed since it was indexed; run `{update_command}` to update."
+             for source in answer.stale_sources]
+    notes += [f"Answered from the indexed copy; the file {source} is gone." for source in answer.missing_sources]
+    return notes
+
+
+def format_sources_changed(changed, update_command: str, limit: int = 3) -> str:
+    """One warning line for the documents whose files changed or went away since indexing."""
+    names = ", ".join(f"{c.source} ({c.state})" for c in changed[:limit])
+    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
+    return (f"{plural(len(changed), 'indexed file')} changed since indexing: {names}{more}; run "
+            f"`{update_command}` to update.")
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def format_answer(answer, threshold: float, update_command: str = "rag index DOCS") -> str:
     lines = []
+    if answer.outcome == "stale":
+        lines.append("The answer is in a file that changed since it was indexed, so it cannot be quoted "
+                     f"(confidence {answer.confidence:.2f}).")
+        lines.extend(source_notes(answer, update_command))
+        return "\n".join(lines)
     if answer.declined:
         lines.append(f"The documents do not answer this question (confidence {answer.confidence:.2f}, "
                      f"below the {threshold:.2f} threshold).")
@@ -33,6 +58,7 @@ def format_answer(answer, threshold: float) -> str:
     lines.append("Citations:")
     for n, citation in enumerate(answer.citations, start=1):
         lines.append(f"  [{n}] {citation.source}, characters {citation.start}-{citation.end}")
+    lines.extend(f"Note: {note}" for note in source_notes(answer, update_command))
     return "\n".join(lines)
 
 

@@ -60,6 +60,8 @@ def build_index(vectors: np.ndarray, approximate_above: int = APPROXIMATE_ABOVE,
         starts = tqdm(starts, desc="Adding vectors", unit="batch")
     for start in starts:
         index.add(np.ascontiguousarray(vectors[start : start + ADD_BATCH], dtype=np.float32))
+    if hasattr(index, "nlist"):
+        index.make_direct_map()  # see load_index
     return index
 
 
@@ -95,6 +97,9 @@ def load_index(folder: Path, mmap: bool = True):
         index = faiss.read_index(path)
     if hasattr(index, "nlist"):
         index.nprobe = probes_for(index.nlist)
+        # Reconstructing vectors by id (`similarity`) needs the id -> cell map. Making it mutates the index, which
+        # must not happen while other threads search it, so it is made here, once, before any query.
+        index.make_direct_map()
     return index
 
 
@@ -111,7 +116,6 @@ def similarity(index, query: np.ndarray, ids: list[int]) -> np.ndarray:
     if not ids:
         return np.zeros(0, dtype=np.float32)
     if hasattr(index, "nlist") and index.direct_map.type == 0:
-        # IVF lists are stored by cell, so reconstructing a vector by id needs the id -> cell map.
-        index.make_direct_map()
+        raise RuntimeError("the IVF index has no direct map; open it with dense.load_index, which makes one")
     vectors = np.vstack([index.reconstruct(int(i)) for i in ids])
     return vectors @ query.reshape(-1).astype(np.float32)

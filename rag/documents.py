@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,16 +55,30 @@ def find_files(sources: Iterable[str | Path]) -> list[Path]:
         if not path.exists():
             raise InputError(f"path not found: {source}; check the spelling or give an existing file or folder")
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES and not _hidden(p, path))
-            )
+            files.extend(sorted(_walk(path)))
         else:
             files.append(path)
     return files
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _walk(root: Path) -> list[Path]:
+    """Document files under `root`, hidden ones left out. Linked folders are followed, each real folder once, so
+    a link back up the tree cannot loop."""
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        stat = os.stat(folder)
+        if (stat.st_dev, stat.st_ino) in seen:
+            logger.warning("skipped %s: it links to a folder already read", folder)
+            subfolders[:] = []
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in names:
+            file = Path(folder) / name
+            if not name.startswith(".") and file.suffix.lower() in SUFFIXES and file.is_file():
+                found.append(file)
+    return found
 
 
 def load_documents(sources: Iterable[str | Path], show_progress: bool = False) -> list[Document]:

@@ -27,3 +27,7 @@ class IndexMismatchError(RagError):
 
 class ModelUnavailableError(RagError):
     """The embedding model could not be loaded from local files."""
+
+
+class IndexBusyError(RagError):
+    """Another process is building the same index folder."""

@@ -12,6 +12,7 @@ module only validates what users pass in, opens the parts and passes results bet
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from .citations import CitationVerifier
+from .sources import CHANGED, MISSING, SourceFiles, SourceState, stat_record
 from .config import Config
 from .encoding import Encoder
 from .errors import InputError, ModelUnavailableError, RagError
 from .local_store import LocalStore
-from .manifest import DocumentRecord, Manifest
+from .manifest import DocumentRecord, DocumentTable, Manifest
 from .reader import DEFAULT_DECLINE_THRESHOLD, Reader
 from .retrieval import Retriever
 from .types import Answer, Citation, Document, Hit
@@ -54,7 +56,8 @@ class Index:
         self.config = config
         self.retriever = Retriever(store, encoder, config)
         self.reader = Reader(store, encoder)
-        self._verifier = CitationVerifier(self.document_text)
+        self.sources = SourceFiles(store.manifest)
+        self._verifier = CitationVerifier(self.sources, store.text, lambda i: store.document(i).sha256)
 
     # ----------------------------------------------------------------- building and loading
     @classmethod
@@ -68,9 +71,12 @@ class Index:
         """
         from .documents import load_documents
 
+        from .storage import check_target
+
         if isinstance(sources, (str, Path)):
             sources = [sources]
         config = _config(config, path, model)
+        check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
@@ -83,10 +89,14 @@ class Index:
         vectors were computed elsewhere with that model, which queries will load by name.
         """
         from .builder import build_index
+        from .storage import build_lock, check_target
 
+        check_target(config.index_path)
         started = time.perf_counter()
-        built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
-        LocalStore.save(config.index_path, built)
+        with build_lock(config.index_path):
+            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+            built = replace(built, manifest=_with_source_stats(built.manifest))
+            LocalStore.save(config.index_path, built)
         logger.info("indexed %d documents, %d passages in %.1fs", len(documents), built.manifest.passages,
                     time.perf_counter() - started)
         # The model actually used (none after a fallback) is in the manifest; do not check it against config.
@@ -125,6 +135,19 @@ class Index:
 
     def document_text(self, doc_id: str) -> str:
         return self.store.text(self.store.document_position(doc_id))
+
+    def source_path(self, document: DocumentRecord) -> Path:
+        """The file a document was read from, resolved against the folder the index was built in."""
+        return self.manifest.source_path(document)
+
+    def changed_sources(self) -> list[SourceState]:
+        """Documents whose file changed or is gone since indexing: one stat per file, a hash only where the stat
+        differs from the record."""
+        return self.sources.changed()
+
+    def update_command(self) -> str:
+        """The command that re-indexes these documents into this folder."""
+        return self.manifest.rebuild_command(self.path)
 
     def passage_sentences(self, passage_id: int) -> list[tuple[int, int]]:
         """Character spans of the sentences of a passage, in its document."""
@@ -191,10 +214,19 @@ class Index:
         citation = Citation(source=document.source, doc_id=document.doc_id, start=verdict.start, end=verdict.end,
                             quote=self.store.text(verdict.doc_index)[verdict.start : verdict.end],
                             passage_id=verdict.reading.candidate.passage_id)
-        citations = self._verifier.keep_verified([citation])
-        if not citations:
-            return Answer(question, None, verdict.confidence, [], hits, mode)
-        return Answer(question, citations[0].quote, verdict.confidence, citations, hits, mode)
+        check = self._verifier.check(citation, verdict.doc_index)
+        stale = (document.source,) if check.state == CHANGED else ()
+        if not check.ok:
+            return Answer(question, None, verdict.confidence, [], hits, mode, stale_sources=stale)
+        missing = (document.source,) if check.state == MISSING else ()
+        return Answer(question, citation.quote, verdict.confidence, [citation], hits, mode, stale_sources=stale,
+                      missing_sources=missing)
+
+
+def _with_source_stats(manifest: Manifest) -> Manifest:
+    """The manifest with each file's size and modification time, and the folder relative sources are under."""
+    rows = [row | stat_record(row["source"]) for row in manifest.documents.to_list()]
+    return replace(manifest, documents=DocumentTable(rows), source_root=os.getcwd())
 
 
 __all__ = ["Index", "RagError"]

@@ -9,15 +9,15 @@ choice and fusion are `retrieval.py`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import storage
-from .errors import IndexCorruptError, RagError
+from .errors import RagError
 from .lexical import LexicalIndex, top_k
-from .manifest import DocumentRecord, Manifest, rebuild_hint
+from .manifest import DocumentRecord, Manifest
 from .store import PassageRow, SentenceRow
 from .types import Document
 
@@ -47,21 +47,26 @@ class LocalStore:
         try:
             self._lexical = LexicalIndex.load(self.path)
         except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorruptError(f"the BM25 index in {self.path} is damaged ({exc}); "
-                                    f"{rebuild_hint(self.path)}") from None
+            raise storage.damaged(self.path, manifest, f"bm25: {exc}") from None
+        if self._lexical.size != manifest.passages:
+            raise storage.damaged(self.path, manifest, f"bm25: {self._lexical.size} passages, the manifest "
+                                                       f"records {manifest.passages}")
+        if dense_index is not None and dense_index.ntotal != manifest.passages:
+            raise storage.damaged(self.path, manifest, f"dense.faiss: {dense_index.ntotal} vectors for "
+                                                       f"{manifest.passages} passages")
         self._dense = dense_index
         self._sentence_vectors = None
         if (self.path / storage.SENTENCE_VECTORS).exists():
             self._sentence_vectors = storage.load_table(self.path, storage.SENTENCE_VECTORS)
             if self._sentence_vectors.shape[0] != len(self._sentences):
-                raise IndexCorruptError(f"{self.path / storage.SENTENCE_VECTORS} holds "
-                                        f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} "
-                                        f"sentences; {rebuild_hint(self.path)}")
+                raise storage.damaged(self.path, manifest, f"{storage.SENTENCE_VECTORS}: "
+                                      f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} sentences")
 
     @classmethod
     def open(cls, path: str | Path) -> LocalStore:
         path = Path(path)
         manifest = storage.read_manifest(path)
+        storage.check_files(path, manifest)
         dense_index = None
         if manifest.model is not None:
             from .dense import load_index
@@ -69,7 +74,8 @@ class LocalStore:
             try:
                 dense_index = load_index(path)
             except RuntimeError as exc:
-                raise IndexCorruptError(f"{path / 'dense.faiss'} is damaged ({exc}); {rebuild_hint(path)}") from None
+                what = "missing" if not (path / "dense.faiss").exists() else str(exc).strip().splitlines()[-1]
+                raise storage.damaged(path, manifest, f"dense.faiss: {what}") from None
             manifest.check_dense(path, int(dense_index.d))
         return cls(path, manifest, dense_index)
 
@@ -88,7 +94,7 @@ class LocalStore:
                 from .dense import save_index
 
                 save_index(built.dense, folder)
-            storage.write_manifest(folder, built.manifest)
+            storage.write_manifest(folder, replace(built.manifest, files=storage.describe_files(folder)))
 
         storage.write_atomically(Path(path), write)
 

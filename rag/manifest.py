@@ -9,6 +9,8 @@ says how to rebuild. This module neither reads nor writes files (see `storage.py
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,11 +43,16 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class DocumentRecord:
+    """One indexed document. `bytes` and `mtime_ns` are the file's when it was read (None when the document was
+    not a file, or the index predates them): a later stat that matches them spares hashing the file."""
+
     doc_id: str
     source: str
     sha256: str
     chars: int
     passages: int
+    bytes: int | None = None
+    mtime_ns: int | None = None
 
 
 class DocumentTable:
@@ -60,7 +67,8 @@ class DocumentTable:
 
     def __getitem__(self, i: int) -> DocumentRecord:
         row = self._rows[i]
-        return DocumentRecord(row["doc_id"], row["source"], row["sha256"], int(row["chars"]), int(row["passages"]))
+        return DocumentRecord(row["doc_id"], row["source"], row["sha256"], int(row["chars"]), int(row["passages"]),
+                              row.get("bytes"), row.get("mtime_ns"))
 
     def __iter__(self):
         return (self[i] for i in range(len(self._rows)))
@@ -89,6 +97,11 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     package_version: str = ""
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    # Each file of the folder as written: {"bytes": size, "sha256": hash (small files only)}; checked at load.
+    files: dict | None = None
+    # The working folder at build time: relative document sources are resolved against it, so the index checks
+    # the right files whichever folder it is used from.
+    source_root: str | None = None
 
     @property
     def document_count(self) -> int:
@@ -104,6 +117,25 @@ class Manifest:
     def with_decline_threshold(self, value: float) -> Manifest:
         return replace(self, decline_threshold=value)
 
+    def rebuild_command(self, path) -> str:
+        """The command that rebuilds this index, naming the folder its documents came from when they share one."""
+        try:
+            parents = {os.path.dirname(d.source) or "." for d in self.documents}
+            docs = shlex.quote(os.path.commonpath(sorted(parents))) if parents else "DOCS"
+        except ValueError:  # absolute and relative sources mixed, or other drives
+            docs = "DOCS"
+        return f"rag index {docs} --index {shlex.quote(str(path))}"
+
+    def rebuild_hint(self, path) -> str:
+        return f"rebuild it with `{self.rebuild_command(path)}`"
+
+    def source_path(self, record: DocumentRecord) -> Path:
+        """Where a document's file is: its source as recorded, relative ones under the build's working folder."""
+        source = Path(record.source)
+        if source.is_absolute() or not self.source_root:
+            return source
+        return Path(self.source_root) / source
+
     def to_dict(self) -> dict:
         return {
             "format_version": self.format_version,
@@ -116,7 +148,8 @@ class Manifest:
             "counts": {"documents": len(self.documents), "passages": self.passages, "sentences": self.sentences},
             "reader": {"decline_threshold": self.decline_threshold},
             "documents": self.documents.to_list(),
-        }
+        } | ({"files": self.files} if self.files is not None else {}) | (
+            {"source_root": self.source_root} if self.source_root else {})
 
     @classmethod
     def from_dict(cls, data, path) -> Manifest:
@@ -148,6 +181,8 @@ class Manifest:
                 format_version=int(data["format_version"]),
                 package_version=str(data.get("package_version", "")),
                 created=str(data.get("created", "")),
+                files=dict(data["files"]) if data.get("files") is not None else None,
+                source_root=data.get("source_root"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexCorruptError(f"{where} is damaged (missing or bad {exc}); {rebuild_hint(path)}") from None

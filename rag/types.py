@@ -51,7 +51,13 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """An extractive answer. `text` is None when the reader declines; otherwise it is made of citation quotes."""
+    """An extractive answer. `text` is None when there is no answer to show; otherwise it is made of citation quotes.
+
+    `stale_sources`: files the answer came from that changed since they were indexed. With `text` None, the
+    answer could not be quoted because its file changed (`outcome == "stale"`, not a decline: re-index). With
+    `text`, the edited file still reads the quote at the cited place. `missing_sources`: files that are gone, so
+    the quote is from the index's copy (checked against the hash recorded at indexing).
+    """
 
     question: str
     text: str | None
@@ -59,7 +65,17 @@ class Answer:
     citations: list[Citation]
     hits: list[Hit]
     mode: str
+    stale_sources: tuple[str, ...] = ()
+    missing_sources: tuple[str, ...] = ()
 
     @property
     def declined(self) -> bool:
+        """No answer text: the reader declined, or (see `outcome`) the answer's file changed."""
         return self.text is None
+
+    @property
+    def outcome(self) -> str:
+        """"answered", "declined" (the documents do not answer) or "stale" (the file changed; re-index)."""
+        if self.text is not None:
+            return "answered"
+        return "stale" if self.stale_sources else "declined"

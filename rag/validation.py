@@ -13,7 +13,10 @@ from .errors import InputError
 
 
 def validate_question(question) -> str:
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str):
+        raise InputError(f"the question must be a string, not {type(question).__name__} ({question!r:.40}); "
+                         f"pass its text, for example rag.answer(\"Who wrote it?\")")
+    if not question.strip():
         raise InputError("the question is empty; type a question")
     if len(question) > MAX_QUESTION_CHARS:
         raise InputError(

@@ -13,7 +13,7 @@ QUESTION = "Which province did Muzammil govern before Balkh?"
 def built(tmp_path, seed_docs, capsys):
     index = tmp_path / "idx"
     assert main(["index", str(seed_docs), "--index", str(index), "--model", "none", "--no-progress"]) == 0
-    assert "Indexed 1 documents" in capsys.readouterr().out
+    assert "Indexed 1 document into" in capsys.readouterr().out
     return index
 
 

@@ -142,3 +142,25 @@ def test_hostile_document_and_question_show_as_text_and_run_nothing(browser, tmp
         # The cited passage is the whole (short) document: every payload line shows exactly as written.
         for line in filter(None, HOSTILE.replace("# Notes", "Plain notes").splitlines()[1:]):
             assert line in text
+
+
+def test_phone_width_scrolls_the_scores_and_numbers_sources_once(browser, lexical_index):
+    with serving(lexical_index) as url:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.locator("#rag-ask").click()  # nothing typed: a short hint, no turn
+        page.get_by_text("Type a question first.").first.wait_for()
+        assert page.locator(".rag-turn").count() == 0
+        ask(page, QUESTION)
+        page.locator("#rag-turn-1 .rag-answer-text").wait_for()
+        # The sources list shows its own [n] only, not "1. [1]".
+        assert page.eval_on_selector("#rag-turn-1 ol.rag-sources",
+                                     "el => getComputedStyle(el).listStyleType") == "none"
+        page.locator("#rag-turn-1 .rag-why summary").click()
+        box = page.locator("#rag-turn-1 .rag-why-scroll")
+        assert box.is_visible()
+        widths = box.evaluate("el => [el.scrollWidth, el.clientWidth, el.getBoundingClientRect().right]")
+        assert widths[0] > widths[1]  # the table is wider than the screen, and scrolls inside its box
+        assert widths[2] <= 390  # the box itself fits the screen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from rag.cli_format import plural
+from rag.config import MAX_QUESTION_CHARS
 from rag.errors import RagError
 
 from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
@@ -24,6 +26,8 @@ MAX_K = 20
 # Requests answered at the same time. Answering is CPU work that releases the GIL in numpy/faiss/torch, and
 # the index is read-only, so sessions need not wait for each other (Gradio's own default is one at a time).
 CONCURRENCY = 16
+# The chat takes no uploads; Gradio's upload route is still there, so cap what it accepts.
+MAX_FILE_SIZE = "1mb"
 EXAMPLES = 3
 QUESTION_SET = "questions.jsonl"  # a question set shipped beside the documents gives the example questions
 
@@ -51,7 +55,7 @@ def example_questions(index) -> list[str]:
     from rag.errors import InputError
     from rag.evaluation import load_questions
 
-    folders = dict.fromkeys(Path(d.source).parent for d in index.documents)
+    folders = dict.fromkeys(index.source_path(d).parent for d in index.documents)
     for folder in folders:
         if (folder / QUESTION_SET).is_file():
             try:
@@ -67,6 +71,17 @@ def example_questions(index) -> list[str]:
     return titles
 
 
+def sources_changed_note(index) -> str | None:
+    """One line naming the indexed files that changed or went away since indexing (None when all are current)."""
+    from rag.cli import CHECK_SOURCES_UP_TO
+    from rag.cli_format import format_sources_changed
+
+    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
+        return None
+    changed = index.changed_sources()
+    return format_sources_changed(changed, index.update_command()) if changed else None
+
+
 def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) -> Turn:
     """Answer one question in the context of the conversation so far (follow-ups are rewritten first)."""
     from rag.followup import rewrite
@@ -80,7 +95,7 @@ def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) ->
     except RagError as exc:
         return Turn(number, question, "", None, render_error(number, question, str(exc)))
     return Turn(number, question, searched_for, answer.text,
-                render_answer(number, question, searched_for, answer, index.document_text))
+                render_answer(number, question, searched_for, answer, index.document_text, index.update_command()))
 
 
 def build_app(index, examples: list[str] | None = None):
@@ -91,11 +106,18 @@ def build_app(index, examples: list[str] | None = None):
     available = [m for m in ("lexical", "dense", "hybrid") if m not in unavailable]
     examples = example_questions(index) if examples is None else examples
     manifest = index.manifest
+    changed_note = sources_changed_note(index)
 
     def ask(question, k, mode, turns):
         turns = list(turns or [])
         if not (question or "").strip():
-            # Nothing typed: keep the conversation as it is rather than adding an error turn.
+            # Nothing typed: keep the conversation as it is, and say what to do in a short notice.
+            gr.Info("Type a question first.")
+            return render_conversation(turns), turns, question
+        if len(question) > MAX_QUESTION_CHARS:
+            # Keep the text for the user to shorten, rather than echoing all of it into the conversation.
+            gr.Warning(f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+                       f"Shorten it and ask again.")
             return render_conversation(turns), turns, question
         turns.append(answer_turn(index, question, k, mode, turns))
         return render_conversation(turns), turns, ""
@@ -103,12 +125,15 @@ def build_app(index, examples: list[str] | None = None):
     def clear():
         return render_conversation([]), [], ""
 
-    with gr.Blocks(title="rag chat") as demo:
+    # analytics_enabled=False: no telemetry or version check leaves the machine, whatever the environment says.
+    with gr.Blocks(title="rag chat", analytics_enabled=False) as demo:
         gr.HTML(
             "<h2 style='margin:0'>Ask your documents</h2>"
-            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(manifest.document_count)} documents, "
-            f"{esc(manifest.passages)} passages in <code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
+            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(plural(manifest.document_count, 'document'))}, "
+            f"{esc(plural(manifest.passages, 'passage'))} in "
+            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
             f"semantic model: {esc(manifest.describe_model())}</p>"
+            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else "")
         )
         turns = gr.State([])
         with gr.Row():
@@ -143,13 +168,83 @@ def build_app(index, examples: list[str] | None = None):
 
 
 def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False,
-           quiet: bool = False):
-    """Start serving `demo`; blocks unless `prevent_thread_lock`. Returns what `Blocks.launch` returns."""
+           quiet: bool = False, auth: list[tuple[str, str]] | None = None):
+    """Start serving `demo`; blocks unless `prevent_thread_lock`. Returns what `Blocks.launch` returns.
+
+    `auth`: the (user, password) pairs Gradio's login accepts; None serves without a login."""
     import gradio as gr
 
     demo.queue(default_concurrency_limit=CONCURRENCY)
-    return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
-                       quiet=quiet, css=CSS, js=SCROLL_JS, theme=gr.themes.Soft(), footer_links=["api"])
+    try:
+        return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
+                           quiet=quiet, css=CSS, js=SCROLL_JS, theme=gr.themes.Soft(), footer_links=["api"],
+                           auth=auth or None, max_file_size=MAX_FILE_SIZE)
+    except OSError as exc:  # Gradio says "Cannot find empty port"; say which flag fixes it
+        raise RagError(f"port {port} is in use on {host}; pass --port N with a free port") from exc
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_logins(pairs: list[str], auth_file: str | None) -> list[tuple[str, str]]:
+    """(user, password) pairs from `--auth USER:PASSWORD` values and an `--auth-file` (one pair a line, # comments)."""
+    logins = []
+    lines = [(f"--auth {pair.split(':', 1)[0]}:…", pair) for pair in pairs]
+    if auth_file:
+        try:
+            text = Path(auth_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RagError(f"cannot read the --auth-file {auth_file} ({getattr(exc, 'strerror', None) or exc}); "
+                           f"give a UTF-8 file with one USER:PASSWORD a line") from None
+        lines += [(f"{auth_file} line {n}", line.strip()) for n, line in enumerate(text.splitlines(), start=1)
+                  if line.strip() and not line.lstrip().startswith("#")]
+        if not any(where.startswith(auth_file) for where, _ in lines):
+            raise RagError(f"the --auth-file {auth_file} holds no logins; add one USER:PASSWORD a line")
+    for where, pair in lines:
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            raise RagError(f"{where} is not USER:PASSWORD with both parts; write it as user:password")
+        logins.append((user, password))
+    return logins
+
+
+def port_in_use(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def reachable_urls(host: str, port: int) -> list[str]:
+    """Addresses a browser can open: for a wildcard host, this machine's loopback and its network address."""
+    import socket
+
+    if host not in ("0.0.0.0", "::", ""):
+        return [f"http://{'[' + host + ']' if ':' in host else host}:{port}"]
+    urls = [f"http://127.0.0.1:{port}"]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the outgoing interface
+            address = probe.getsockname()[0]
+        if not address.startswith("127."):
+            urls.append(f"http://{address}:{port}")
+    except OSError:
+        pass
+    return urls
 
 
 def open_or_build_index(index_dir: str | None, model: str | None, docs: str | None):
@@ -166,9 +261,24 @@ def open_or_build_index(index_dir: str | None, model: str | None, docs: str | No
 
 
 def run_cli(args) -> int:
-    """`rag chat`: open (or build) the index, then serve the chat until interrupted."""
+    """`rag chat`: check the serving flags, open (or build) the index, then serve the chat until interrupted."""
+    from rag.cli import warn_if_sources_changed
+
+    logins = read_logins(args.auth, args.auth_file)
+    public = args.share or not is_loopback(args.host)
+    where = "a public share link" if args.share else f"{args.host}, which other machines can reach"
+    if public and not logins:
+        if not args.no_auth:
+            raise RagError(f"serving on {where} needs a login; pass --auth USER:PASSWORD or --auth-file FILE "
+                           f"(or --no-auth to let anyone who reaches it ask)")
+        print(f"warning: serving on {where} without a login (--no-auth): anyone who reaches it can ask",
+              file=sys.stderr)
+    if port_in_use(args.host, args.port):
+        raise RagError(f"port {args.port} is in use; pass --port N")
     index = open_or_build_index(args.index, args.model, args.docs)
-    print(f"Chat on http://{args.host}:{args.port}" + (" (and a public share link)" if args.share else ""),
-          file=sys.stderr)
-    launch(build_app(index), host=args.host, port=args.port, share=args.share)
+    warn_if_sources_changed(index)
+    urls = " or ".join(reachable_urls(args.host, args.port))
+    print(f"Chat on {urls}" + (" (and a public share link)" if args.share else "")
+          + (f"; login required ({plural(len(logins), 'user')})" if logins else ""), file=sys.stderr)
+    launch(build_app(index), host=args.host, port=args.port, share=args.share, auth=logins)
     return 0

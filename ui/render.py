@@ -68,12 +68,14 @@ def _scores_table(hits) -> str:
         snippet = snippet[:140] + ("…" if len(snippet) > 140 else "")
         rows.append(f"<tr><td>{hit.rank}</td><td>{esc(_file_name(hit.source))} [{hit.start}–{hit.end}]</td>"
                     f"{cells}<td class='rag-snippet'>{esc(snippet)}</td></tr>")
-    return ("<details class='rag-why'><summary>Why this passage: retrieval scores</summary>"
+    # The table scrolls inside its own box, so a phone-width screen clips nothing.
+    return ("<details class='rag-why'><summary>Why this passage: retrieval scores</summary><div class='rag-why-scroll'>"
             "<table><thead><tr><th>#</th><th>passage</th><th>BM25</th><th>dense</th><th>fused</th>"
-            "<th>text</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></details>")
+            "<th>text</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></details>")
 
 
-def render_answer(number: int, question: str, searched_for: str, answer, document_text) -> str:
+def render_answer(number: int, question: str, searched_for: str, answer, document_text,
+                  update_command: str = "rag index DOCS") -> str:
     """One turn of the conversation as HTML. `document_text(doc_id)` returns a document's text, used to say
     which paragraph or line a citation is on."""
     parts = [f"<div class='rag-turn' id='rag-turn-{number}'>",
@@ -81,7 +83,10 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
     if searched_for != question:
         parts.append(f"<p class='rag-searched'>searched for: <q>{esc(searched_for)}</q></p>")
     parts.append("<div class='rag-answer'><span class='rag-who'>Answer</span>")
-    if answer.declined:
+    if answer.outcome == "stale":
+        parts.append("<p class='rag-stale'>The answer is in a file that changed since it was indexed, so it "
+                     f"cannot be quoted (confidence {answer.confidence:.2f}).</p>")
+    elif answer.declined:
         parts.append("<p class='rag-declined'>The documents do not answer this question "
                      f"(confidence {answer.confidence:.2f}).</p>")
         if answer.hits:
@@ -112,6 +117,11 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
                          f"<span class='rag-loc'>{esc(location(text, citation.start, citation.end))}</span>"
                          f"<blockquote class='rag-passage'>{passage}</blockquote></li>")
         parts.append("</ol>")
+    for source in answer.stale_sources:
+        parts.append(f"<p class='rag-note rag-stale-note'>{esc(source)} changed since it was indexed; run "
+                     f"<code>{esc(update_command)}</code> to update.</p>")
+    for source in answer.missing_sources:
+        parts.append(f"<p class='rag-note'>Answered from the indexed copy; the file {esc(source)} is gone.</p>")
     if answer.hits:
         parts.append(_scores_table(answer.hits))
     parts.append("</div></div>")
@@ -143,6 +153,7 @@ CSS = """
 .rag-marker { font-size: 0.8rem; vertical-align: super; margin-left: 0.15rem; text-decoration: none; }
 .rag-meta { font-size: 0.8rem; opacity: 0.6; margin: 0 0 0.5rem; }
 .rag-sources, .rag-related { padding-left: 1.2rem; margin: 0.3rem 0; }
+.rag-sources { list-style: none; padding-left: 0; }  /* each source carries its own [n] marker */
 .rag-source, .rag-related li { margin-bottom: 0.5rem; scroll-margin-top: 4rem; }
 .rag-file { font-family: var(--font-mono); font-weight: 600; }
 .rag-loc { font-size: 0.85rem; opacity: 0.7; }
@@ -150,9 +161,12 @@ CSS = """
                background: var(--background-fill-secondary); white-space: pre-wrap; font-size: 0.9rem; }
 .rag-quote { background: #fde68a; color: #111; padding: 0 0.1rem; }
 .rag-source:target .rag-passage, .rag-source.rag-flash .rag-passage { outline: 2px solid var(--color-accent); }
-.rag-declined { font-weight: 600; }
+.rag-declined, .rag-stale { font-weight: 600; }
+.rag-note { font-size: 0.85rem; margin: 0.3rem 0; }
+.rag-stale-note, .rag-banner { color: var(--error-text-color, #b45309); }
 .rag-error { color: var(--error-text-color, #b91c1c); }
 .rag-why summary { cursor: pointer; font-size: 0.85rem; opacity: 0.8; margin-top: 0.4rem; }
+.rag-why-scroll { overflow-x: auto; max-width: 100%; }
 .rag-why table { font-size: 0.8rem; border-collapse: collapse; margin-top: 0.3rem; }
 .rag-why td, .rag-why th { padding: 0.15rem 0.5rem; border-bottom: 1px solid var(--border-color-primary);
                            text-align: left; vertical-align: top; }
