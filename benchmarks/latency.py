@@ -86,7 +86,7 @@ def run_corpus(name: str, documents, questions, tiny_model: Path | None, k: int,
     model = str(tiny_model) if tiny_model else None
     config = Config(index_path=workdir / name, model=model, model_explicit=bool(model))
     index = Index.from_documents(documents, config, show_progress=False)
-    doc_of_passage = np.asarray(index._passages[:, 0])
+    doc_of_passage = np.asarray([index.store.passage(i).doc_index for i in range(len(index))])
     passage_texts = [hit_text(index, i) for i in range(len(index))]
     peer = BM25Okapi(analyze(passage_texts))
 
@@ -130,7 +130,7 @@ def run_corpus(name: str, documents, questions, tiny_model: Path | None, k: int,
 
 
 def hit_text(index, passage_id: int) -> str:
-    return index._hit(passage_id, 1, 0.0, {}).text
+    return index.retriever._hit(passage_id, 1, 0.0, {}).text
 
 
 def main(argv: list[str] | None = None) -> int:

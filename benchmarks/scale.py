@@ -140,14 +140,12 @@ def build(size: int, out: Path) -> dict:
     return {"size": size, "passages": len(index), "documents": len(docs), "generate_s": generated,
             "build_s": built, "build_peak_mb": peak_rss_mb(), "text_mb": text_mb,
             "vector_mb": size * DIMENSION * 4 / 2**20, "disk_mb": folder_size_mb(config.index_path),
-            "dense_index": index.manifest["dense_index"]}
+            "dense_index": index.manifest.dense_index}
 
 
 def query(size: int, out: Path) -> dict:
-    from rag import dense
     from rag.config import Config
     from rag.index import Index
-    from rag.lexical import analyze, top_k
 
     path = out / f"index-{size}"
     t0 = time.perf_counter()
@@ -157,7 +155,7 @@ def query(size: int, out: Path) -> dict:
     targets = rng.choice(len(index), QUERIES, replace=False)
     questions = []
     for t in targets:
-        text = index._hit(int(t), 1, 0.0, {}).text.split()
+        text = index.retriever._hit(int(t), 1, 0.0, {}).text.split()
         start = int(rng.integers(0, max(1, len(text) - 8)))
         questions.append(" ".join(text[start : start + int(rng.integers(5, 9))]))
     # Lexical through the public API (the reader is not timed here; see latency.py).
@@ -175,7 +173,7 @@ def query(size: int, out: Path) -> dict:
     dense_ms, found = [], []
     for q in queries:
         s = time.perf_counter()
-        ids, _ = dense.search(index._dense, q, 10)
+        ids, _ = index.store.dense_search(q, 10)
         dense_ms.append((time.perf_counter() - s) * 1000)
         found.append(ids)
     serve_peak = peak_rss_mb()

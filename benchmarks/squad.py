@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from rag import Config, Index
-    from rag.evaluation import RETRIEVAL_DEPTH, evaluate, format_failures, retrieval_metrics
+    from rag.cli_format import format_failures
+    from rag.evaluation import RETRIEVAL_DEPTH, evaluate, retrieval_metrics
     from rag.squad import load_squad
 
     model = args.model if args.model is not None else default_model_folder()

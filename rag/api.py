@@ -1,12 +1,14 @@
-"""The one-line entry points `rag.retrieve` and `rag.answer`, over the default index.
+"""The one way to open an index, building it first when it is missing, and `rag.retrieve` / `rag.answer` over it.
 
-The default index lives at `RAG_INDEX` (or `.rag-index/` in the current directory). When it is missing it is
-built from `seeds/` (in the current directory, else the one shipped beside this package). Loaded indexes are
-cached per folder and manifest version, so repeated calls do not reload the model.
+`open_index` is what the library, the CLI and the chat use: it opens the index folder the settings name and,
+when asked to, builds it first from the given documents (default: `seeds/` in the current directory, else the
+one shipped beside this package). `default_index` is the same, cached per folder and manifest version, so
+repeated `rag.answer` calls do not reload the model. This module neither ranks nor reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,13 +25,41 @@ def default_sources() -> list[Path]:
     return [Path(__file__).resolve().parent.parent / "seeds"]
 
 
-def default_index(config: Config | None = None, show_progress: bool = True) -> Index:
-    """The index at the configured folder, built from the seed documents first if it is missing."""
-    config = config or Config.from_env()
+def _describe(sources: list[Path]) -> str:
+    return ", ".join(f"{s}/" if s.is_dir() else str(s) for s in sources)
+
+
+def ensure_index(config: Config, docs: list[str | Path] | None = None, *, show_progress: bool = True,
+                 notify: Callable[[str], None] | None = None) -> bool:
+    """Build the index the settings name from `docs` (default: the seed documents) when it is missing.
+
+    Returns whether it built one; `notify` hears, in one line, that it is about to.
+    """
     path = config.index_path
     recover(path)
-    if not (path / MANIFEST).exists() and not path.exists():
-        Index.build(default_sources(), config=config, show_progress=show_progress)
+    if (path / MANIFEST).exists() or path.exists():
+        return False
+    sources = [Path(d) for d in docs] if docs else default_sources()
+    if notify:
+        notify(f"No index at {path}; building it from {_describe(sources)} first.")
+    Index.build(sources, config=config, show_progress=show_progress)
+    return True
+
+
+def open_index(config: Config | None = None, docs: list[str | Path] | None = None, *, build_missing: bool = True,
+               show_progress: bool = True, notify: Callable[[str], None] | None = None) -> Index:
+    """The index the settings name; with `build_missing`, built first from `docs` when it is missing."""
+    config = config or Config.from_env()
+    if build_missing:
+        ensure_index(config, docs, show_progress=show_progress, notify=notify)
+    return Index.load(config=config)
+
+
+def default_index(config: Config | None = None, show_progress: bool = True) -> Index:
+    """The index at the configured folder, built from the seed documents first if it is missing (cached)."""
+    config = config or Config.from_env()
+    ensure_index(config, show_progress=show_progress)
+    path = config.index_path
     manifest_version = (path / MANIFEST).stat().st_mtime_ns if (path / MANIFEST).exists() else 0
     return _load(config, str(path.resolve()), manifest_version)
 

@@ -1,7 +1,7 @@
 """The `rag` command: a thin shell over the library. Errors the user can fix become one line and exit code 2.
 
     rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX)
-    rag ask "Who governed Balkh?"     quote the answer with its citations, or say the documents do not answer
+    rag ask "QUESTION"                quote the answer with its citations, or say the documents do not answer
     rag eval seeds/questions.jsonl    score retrieval, answers, citations and abstention on a question set
     rag chat                          the browser chat (Gradio) on 127.0.0.1:7860
 
@@ -14,7 +14,6 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 
 EXIT_USAGE = 2
 
@@ -104,17 +103,12 @@ def _config(args):
 
 def open_index(args, show_progress: bool = True):
     """The index named by --index/RAG_INDEX; the default one is built from seeds/ when missing."""
-    from .api import default_index
+    from .api import open_index as open_or_build
     from .config import Config
-    from .index import Index
-    from .storage import MANIFEST
 
     config = _config(args)
-    default_location = config.index_path == Config().index_path
-    if default_location and not (config.index_path / MANIFEST).exists():
-        print(f"No index at {config.index_path}; building it from seeds/ first.", file=sys.stderr)
-        return default_index(config, show_progress=show_progress)
-    return Index.load(config=config)
+    return open_or_build(config, build_missing=config.index_path == Config().index_path,
+                         show_progress=show_progress, notify=lambda line: print(line, file=sys.stderr))
 
 
 def _cmd_index(args) -> int:
@@ -122,15 +116,15 @@ def _cmd_index(args) -> int:
 
     config = _config(args)
     index = Index.build(args.paths, config=config, show_progress=not args.no_progress)
-    counts = index.manifest["counts"]
-    model = (index.manifest.get("model") or {}).get("name") or "none (BM25 only)"
-    print(f"Indexed {counts['documents']} documents into {counts['passages']} passages at {index.path} "
-          f"(model: {model}).")
+    manifest = index.manifest
+    print(f"Indexed {manifest.document_count} documents into {manifest.passages} passages at {index.path} "
+          f"(model: {manifest.describe_model()}).")
     return 0
 
 
 def _cmd_ask(args) -> int:
-    from .index import validate_k, validate_question
+    from .cli_format import format_answer
+    from .validation import validate_k, validate_question
 
     validate_question(args.question)  # before any index is built or loaded
     validate_k(args.k)
@@ -145,30 +139,32 @@ def _cmd_ask(args) -> int:
     return 0
 
 
-def format_answer(answer, threshold: float) -> str:
-    lines = []
-    if answer.declined:
-        lines.append(f"The documents do not answer this question (confidence {answer.confidence:.2f}, "
-                     f"below the {threshold:.2f} threshold).")
-        if answer.hits:
-            lines.append("Closest passages:")
-            for hit in answer.hits[:3]:
-                snippet = " ".join(hit.text.split())
-                lines.append(f"  - {hit.source} [{hit.start}:{hit.end}]: {snippet[:160]}"
-                             f"{'…' if len(snippet) > 160 else ''}")
-        return "\n".join(lines)
-    lines.append(f"Answer (confidence {answer.confidence:.2f}, {answer.mode} retrieval):")
-    lines.append(f"  “{answer.text}” [1]")
-    lines.append("Citations:")
-    for n, citation in enumerate(answer.citations, start=1):
-        lines.append(f"  [{n}] {citation.source}, characters {citation.start}-{citation.end}")
-    return "\n".join(lines)
-
-
 def _cmd_eval(args) -> int:
-    from .evaluation import run_cli
+    """Evaluate, print the table and the failures, write --json, and --calibrate if asked."""
+    from dataclasses import replace
 
-    return run_cli(args, open_index(args))
+    from .cli_format import format_calibration, format_failures, format_table, write_report
+    from .config import MODES
+    from .evaluation import calibrate, evaluate
+
+    index = open_index(args)
+    report = evaluate(args.questions, index, mode=args.mode, k=args.k, strict=args.strict,
+                      show_progress=sys.stderr.isatty())
+    if args.calibrate:
+        single = args.mode if args.mode in MODES else None
+        report = replace(report, calibration=calibrate(report, index, mode=single))
+    print(format_table(report))
+    failures = format_failures(report)
+    if failures:
+        print()
+        print(failures)
+    if report.calibration is not None:
+        print()
+        print(format_calibration(report.calibration))
+    if args.json:
+        write_report(report, args.json)
+        print(f"\nWrote the full report to {args.json}")
+    return 0
 
 
 def _cmd_chat(args) -> int:

@@ -1,4 +1,4 @@
-"""The index folder on disk: manifest, document texts, passage and sentence tables; saved atomically.
+"""Files of a local index folder: atomic saves, the manifest file, document texts and row tables.
 
 Layout (all safe formats, nothing pickled):
   manifest.json             format and package versions, model and dimension, chunking, documents with hashes,
@@ -6,11 +6,13 @@ Layout (all safe formats, nothing pickled):
   texts.bin, text_offsets.npy   every document's UTF-8 text back to back, and where each starts (bytes)
   passages.npy              int64 rows: document, start, end, first sentence, last sentence (exclusive)
   sentences.npy             int64 rows: document, start, end (characters of that document)
+  sentence_vectors.npy      float16 unit vectors of the sentences, for the reader (absent without a model)
   bm25/, document_frequency.npy   the bm25s index (see lexical.py)
   dense.faiss               FAISS's own format (see dense.py), absent without a model
 
 A save writes a temporary sibling folder and renames it into place, so an interrupted save leaves the previous
-index as it was. Arrays are memory-mapped on load, which keeps loading fast at a million passages.
+index as it was. Arrays are memory-mapped on load, which keeps loading fast at a million passages. This module
+holds the file formats only: what the manifest means is `manifest.py`, searching the files is `local_store.py`.
 """
 
 from __future__ import annotations
@@ -23,18 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .errors import IndexCorruptError, IndexNotFoundError
+from .manifest import Manifest, rebuild_hint
 
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 TEXTS = "texts.bin"
 TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
-
-
-def rebuild_hint(path: Path) -> str:
-    return f"rebuild it with `rag index DOCS --index {path}`"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 
 
 def write_atomically(path: Path, write) -> None:
@@ -106,20 +105,20 @@ class TextStore:
         return text
 
 
-def write_manifest(folder: Path, manifest: dict) -> None:
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    (folder / MANIFEST).write_text(json.dumps(manifest.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def replace_manifest(folder: Path, manifest: dict) -> None:
+def replace_manifest(folder: Path, manifest: Manifest) -> None:
     """Rewrite the manifest of an existing index in one rename, so a crash leaves the old or the new one."""
     staging = folder / (MANIFEST + ".tmp")
-    staging.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    staging.write_text(json.dumps(manifest.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     with open(staging, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(staging, folder / MANIFEST)
 
 
-def read_manifest(path: Path) -> dict:
+def read_manifest(path: Path) -> Manifest:
     path = Path(path)
     recover(path)
     if not path.is_dir():
@@ -130,14 +129,7 @@ def read_manifest(path: Path) -> dict:
         raise IndexCorruptError(f"{path} has no {MANIFEST}, so it is not an index; {rebuild_hint(path)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorruptError(f"{path / MANIFEST} is damaged ({exc}); {rebuild_hint(path)}") from None
-    if not isinstance(manifest, dict) or "format_version" not in manifest:
-        raise IndexCorruptError(f"{path / MANIFEST} is not an index manifest; {rebuild_hint(path)}")
-    if manifest["format_version"] != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"index at {path} has format version {manifest['format_version']}, this version of rag reads "
-            f"{FORMAT_VERSION}; {rebuild_hint(path)}"
-        )
-    return manifest
+    return Manifest.from_dict(manifest, path)
 
 
 def load_table(path: Path, name: str) -> np.ndarray:

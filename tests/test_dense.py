@@ -11,7 +11,7 @@ QUESTION = "Which province did Muzammil govern before Balkh?"
 
 
 def test_model_folder_is_recorded_and_reloaded(dense_index, tiny_model):
-    assert dense_index.manifest["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
+    assert dense_index.manifest.to_dict()["model"] == {"name": str(tiny_model.resolve()), "dimension": 32}
     assert dense_index.modes == ["lexical", "dense", "hybrid"]
     assert dense_index.default_mode() == "hybrid"
     reloaded = rag.Index.load(dense_index.path, model=str(tiny_model))
@@ -71,7 +71,7 @@ def test_missing_model_falls_back_to_bm25_with_one_notice(tmp_path, seed_docs, c
     notices = [r for r in caplog.records if "semantic search is off" in r.getMessage()]
     assert len(notices) == 1
     assert "--model /path/to/model" in notices[0].getMessage()
-    assert index.manifest["model"] is None and index.modes == ["lexical"]
+    assert index.manifest.model is None and index.modes == ["lexical"]
     assert "Nangarhar" in index.answer(QUESTION).text
     assert "without a semantic model" in index.unavailable_modes()["dense"]
     with pytest.raises(rag.ModelUnavailableError, match="--mode lexical"):
@@ -96,3 +96,21 @@ def test_moved_model_folder_degrades_to_lexical(tmp_path, seed_docs, tiny_model,
     assert index.default_mode() == "lexical"
     assert "Nangarhar" in index.answer(QUESTION).text
     assert "does not exist" in index.unavailable_modes()["hybrid"]
+
+
+def test_sentence_vectors_are_stored_and_answering_embeds_only_the_question(dense_index, monkeypatch):
+    """The reader compares the question with sentence vectors kept at indexing instead of re-embedding them."""
+    store = dense_index.store
+    ids = list(range(store.manifest.sentences))
+    stored = store.sentence_vectors(ids)
+    assert stored is not None and stored.shape == (len(ids), 32) and stored.dtype == np.float16
+    encoder = dense_index.retriever.encoder
+    texts = [store.text(r.doc_index)[r.start:r.end] for r in map(store.sentence, ids[:20])]
+    fresh = encoder.encode_sentences(texts)
+    assert np.abs(fresh - stored[:20].astype(np.float32)).max() < 2e-3
+
+    def refuse(texts):
+        raise AssertionError("sentences were embedded at question time")
+
+    monkeypatch.setattr(encoder, "encode_sentences", refuse)
+    assert dense_index.answer(QUESTION, mode="hybrid").text

@@ -13,7 +13,7 @@ def test_binary_and_non_utf8_files_are_skipped_by_name(tmp_path, caplog, seed_te
     (docs / "binary.txt").write_bytes(b"\x00\x01\x02PNG")
     (docs / "ignored.pdfx").write_text("not a document type we read")
     index = rag.Index.build([docs], path=tmp_path / "idx", model="none", show_progress=False)
-    assert [d["source"] for d in index.documents] == [str(docs / "good.md")]
+    assert [d.source for d in index.documents] == [str(docs / "good.md")]
     assert "latin1.txt" in caplog.text and "not valid UTF-8" in caplog.text
     assert "binary.txt" in caplog.text and "binary" in caplog.text
 

@@ -84,12 +84,12 @@ def test_tiny_set_known_figures(lexical_index, tiny_set):
 
 
 def test_evidence_overlapping_a_passage_counts_as_a_hit(lexical_index, seed_text):
-    from rag.evaluation import _EvidenceLocator, _relevant
+    from rag.evaluation.runner import _EvidenceLocator, _relevant
 
     evidence = "he became the governor of Nangarhar in the east of the country"
     start = seed_text.index(evidence)
     question = Question("q", "Which province?", ("Nangarhar",), evidence)
-    doc_id = lexical_index.documents[0]["doc_id"]
+    doc_id = lexical_index.documents[0].doc_id
     locator = _EvidenceLocator(lexical_index)
 
     def hit(a, b):
@@ -101,7 +101,7 @@ def test_evidence_overlapping_a_passage_counts_as_a_hit(lexical_index, seed_text
 
 
 def test_declined_answerable_and_answered_unanswerable_are_listed_as_failures(lexical_index, tmp_path):
-    from rag.evaluation import format_failures
+    from rag.cli_format import format_failures
 
     rows = [{"id": "wrong", "question": "Who is the Taliban government's spokesperson?", "answers": []},
             {"id": "missing", "question": "What is the capital of France?", "answers": ["Paris"]}]
@@ -142,7 +142,7 @@ def test_missing_or_empty_question_file_names_the_fix(tmp_path):
 
 # ------------------------------------------------------------------ modes
 def test_mode_all_reports_unavailable_modes_with_the_reason(lexical_index, tiny_set):
-    from rag.evaluation import format_table
+    from rag.cli_format import format_table
 
     report = evaluate(tiny_set, lexical_index, mode="all")
     assert list(report.modes) == ["lexical", "dense", "hybrid"]

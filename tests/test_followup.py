@@ -64,3 +64,57 @@ def test_rewritten_query_finds_the_answer(lexical_index):
     searched = rewrite("When was he appointed there?", QUESTION, previous.text)
     assert "Muzammil" in searched and "Nangarhar" in searched
     assert not lexical_index.answer(searched).declined
+
+
+# --------------------------------------------------------------------------- varied texts (tests/data/followups.jsonl)
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CASES = [json.loads(line) for line in
+         (Path(__file__).parent / "data" / "followups.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_the_followup_file_covers_every_kind_and_no_seed_text():
+    kinds = {c["kind"] for c in CASES}
+    assert len(CASES) >= 30
+    assert {"it", "its", "he", "she", "him", "her", "his", "they", "them", "their", "there", "then", "standalone",
+            "unresolvable"} <= kinds
+    assert not any("Muzammil" in c["previous_answer"] or "Balkh" in c["previous_question"] for c in CASES)
+
+
+def test_followups_over_varied_texts_are_rewritten_right():
+    right = [rewrite(c["followup"], c["previous_question"], c["previous_answer"]) == c["expected"] for c in CASES]
+    assert sum(right) / len(right) >= 0.9, [c["id"] for c, ok in zip(CASES, right) if not ok]
+
+
+@pytest.mark.parametrize(("previous_question", "previous_answer", "followup", "expected"), [
+    # the three bugs, on the same shapes
+    ("When was the Eiffel Tower completed?", "The tower was completed in March 1889.", "How tall is it?",
+     "How tall is Eiffel Tower?"),
+    ("Who was Muzammil?", "Muzammil’s Dispute with the Taliban and His Proximity to the IRGC",
+     "What did he do in Nangarhar?", "What did Muzammil do in Nangarhar?"),
+    ("When was Martin Luther born?", "Martin Luther was born on 10 November 1483 in Eisleben, Saxony.",
+     "Who ruled Saxony then?", "Who ruled Saxony on 10 November 1483?"),
+    ("What society founded the University of Chicago?",
+     "Founded by the American Baptist Education Society, the University of Chicago was incorporated in 1890.",
+     "Who led them?", "Who led American Baptist Education Society?"),
+    ("Where is Kenya located?", "Kenya is a country in Africa.", "What is the largest country there?",
+     "What is the largest country in Africa?"),
+    ("What type of climate does Kenya have?", "Kenya has a warm and humid tropical climate.",
+     "Who was she married to?", "Who was she married to?"),
+])
+def test_exact_rewrites(previous_question, previous_answer, followup, expected):
+    assert rewrite(followup, previous_question, previous_answer) == expected
+
+
+def test_month_and_weekday_names_are_not_entities():
+    assert [e.text for e in entities("It opened on Monday in March after the war.")] == []
+
+
+def test_precomputed_entities_replace_the_heuristic_types():
+    from rag.followup import TypedSpan
+
+    answer = "Tayichi'ud held him prisoner."
+    spans = [TypedSpan(0, 10, "group")]
+    assert rewrite("Why did they hold him?", "Who held Temüjin?", answer, answer_entities=spans) == \
+        "Why did Tayichi'ud hold Temüjin?"

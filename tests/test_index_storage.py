@@ -11,7 +11,7 @@ import time
 import pytest
 
 import rag
-from rag.storage import FORMAT_VERSION
+from rag.manifest import FORMAT_VERSION
 
 QUESTION = "Which province did Muzammil govern before Balkh?"
 
@@ -73,7 +73,7 @@ def test_killed_save_leaves_the_previous_index_loadable(tmp_path, seed_docs, sma
         process.wait()
     reloaded = rag.Index.load(small_index.path)
     assert "Nangarhar" in reloaded.answer(QUESTION).text
-    assert reloaded.documents[0]["source"].endswith("000_a2e84cf20c291977.txt")
+    assert reloaded.documents[0].source.endswith("000_a2e84cf20c291977.txt")
     # The next save cleans up and replaces the index as usual.
     rebuilt = rag.Index.build([other_docs], path=small_index.path, model="none", show_progress=False)
     assert rebuilt.retrieve("yellow bananas")[0].text.startswith("Bananas are yellow.")

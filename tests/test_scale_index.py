@@ -34,10 +34,10 @@ def test_precomputed_vectors_round_trip(tmp_path, seed_text):
     lexical_only = rag.Index.from_documents([doc], config, show_progress=False)
     vectors = unit_vectors(len(lexical_only))
     built = rag.Index.from_documents([doc], config, show_progress=False, vectors=vectors, model_name="made-up")
-    assert built.manifest["model"] == {"name": "made-up", "dimension": 16}
-    assert built.manifest["dense_index"] == "IndexFlatIP"
+    assert built.manifest.to_dict()["model"] == {"name": "made-up", "dimension": 16}
+    assert built.manifest.dense_index == "IndexFlatIP"
     reloaded = rag.Index.load(tmp_path / "idx", config=config)
-    ids, _ = dense.search(reloaded._dense, vectors[3], 1)
+    ids, _ = reloaded.store.dense_search(vectors[3], 1)
     assert ids.tolist() == [3]
     with pytest.raises(rag.InputError, match="vectors"):
         rag.Index.from_documents([doc], config, show_progress=False, vectors=vectors[:-1], model_name="made-up")

@@ -24,12 +24,8 @@ MAX_K = 20
 # Requests answered at the same time. Answering is CPU work that releases the GIL in numpy/faiss/torch, and
 # the index is read-only, so sessions need not wait for each other (Gradio's own default is one at a time).
 CONCURRENCY = 16
-SEED_DOC_ID = "a2e84cf20c291977"  # seeds/000_a2e84cf20c291977.txt: the examples below are about it
-SEED_EXAMPLES = [
-    "Which province did Muzammil govern before Balkh?",
-    "Who claimed responsibility for the explosion?",
-    "When did ISIS announce its Khorasan branch?",
-]
+EXAMPLES = 3
+QUESTION_SET = "questions.jsonl"  # a question set shipped beside the documents gives the example questions
 
 # Clicking a citation marker scrolls its source into view and flashes it. A plain "#id" link alone is not
 # enough: the conversation sits in a scrolled container and Gradio may rewrite the URL.
@@ -50,13 +46,22 @@ SCROLL_JS = """
 
 
 def example_questions(index) -> list[str]:
-    """Questions a first-time visitor can click: the seed questions for the seed article, else one per title."""
-    sources = [d["source"] for d in index.documents]
-    if any(SEED_DOC_ID in Path(s).name for s in sources):
-        return list(SEED_EXAMPLES)
+    """Questions a first-time visitor can click: the first answerable ones of a question set kept beside the
+    documents (`questions.jsonl`, the format `rag eval` reads), else one per document title."""
+    from rag.errors import InputError
+    from rag.evaluation import load_questions
+
+    folders = dict.fromkeys(Path(d.source).parent for d in index.documents)
+    for folder in folders:
+        if (folder / QUESTION_SET).is_file():
+            try:
+                questions, _ = load_questions(folder / QUESTION_SET)
+            except InputError:
+                continue
+            return [q.question for q in questions if q.answerable][:EXAMPLES]
     titles = []
-    for document in index.documents[:3]:
-        first_line = index.document_text(document["doc_id"]).strip().splitlines()[0].strip("# ").strip()
+    for document in index.documents[:EXAMPLES]:
+        first_line = index.document_text(document.doc_id).strip().splitlines()[0].strip("# ").strip()
         if first_line:
             titles.append(f"What does the document say about {first_line[:80]}?")
     return titles
@@ -85,8 +90,7 @@ def build_app(index, examples: list[str] | None = None):
     unavailable = index.unavailable_modes()
     available = [m for m in ("lexical", "dense", "hybrid") if m not in unavailable]
     examples = example_questions(index) if examples is None else examples
-    counts = index.manifest.get("counts", {})
-    model = (index.manifest.get("model") or {}).get("name") or "none (BM25 only)"
+    manifest = index.manifest
 
     def ask(question, k, mode, turns):
         turns = list(turns or [])
@@ -102,9 +106,9 @@ def build_app(index, examples: list[str] | None = None):
     with gr.Blocks(title="rag chat") as demo:
         gr.HTML(
             "<h2 style='margin:0'>Ask your documents</h2>"
-            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(counts.get('documents', '?'))} documents, "
-            f"{esc(counts.get('passages', '?'))} passages in <code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
-            f"semantic model: {esc(model)}</p>"
+            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(manifest.document_count)} documents, "
+            f"{esc(manifest.passages)} passages in <code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
+            f"semantic model: {esc(manifest.describe_model())}</p>"
         )
         turns = gr.State([])
         with gr.Row():
@@ -150,21 +154,15 @@ def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
 
 def open_or_build_index(index_dir: str | None, model: str | None, docs: str | None):
     """The index folder if it exists; otherwise built from `docs` (default: seeds/) with progress bars."""
-    from rag.api import default_sources
+    from rag.api import open_index
     from rag.config import Config
-    from rag.index import Index
     from rag.storage import MANIFEST
 
     config = Config.from_env(index_path=index_dir, model=model)
-    if (config.index_path / MANIFEST).exists():
-        if docs:
-            print(f"Using the existing index at {config.index_path}; --docs is only read when it is missing "
-                  f"(rebuild with `rag index {docs} --index {config.index_path}`).", file=sys.stderr)
-        return Index.load(config=config)
-    sources = [Path(docs)] if docs else default_sources()
-    print(f"No index at {config.index_path}; building it from {', '.join(map(str, sources))} first.",
-          file=sys.stderr)
-    return Index.build(sources, config=config, show_progress=True)
+    if docs and (config.index_path / MANIFEST).exists():
+        print(f"Using the existing index at {config.index_path}; --docs is only read when it is missing "
+              f"(rebuild with `rag index {docs} --index {config.index_path}`).", file=sys.stderr)
+    return open_index(config, [docs] if docs else None, notify=lambda line: print(line, file=sys.stderr))
 
 
 def run_cli(args) -> int:

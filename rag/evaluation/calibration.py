@@ -1,0 +1,73 @@
+"""Calibrated abstention: choose the decline threshold that maximises correct behaviour on evaluated answers.
+
+Each question is answered once at threshold 0 (see `runner.py`); thresholds are then swept offline. The chosen
+one can be stored in the index. This module neither runs questions nor prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from ..errors import InputError
+from .reports import Calibration, CalibrationPoint, EvaluationReport, QuestionResult
+
+logger = logging.getLogger(__name__)
+
+CURVE_THRESHOLDS = tuple(i / 10 for i in range(11))
+
+
+def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPoint:
+    counts = Counter()
+    for r in results:
+        answered = r.would_be_answer is not None and r.confidence >= threshold
+        if r.answerable:
+            counts["right" if answered and r.would_be_contained else "wrong" if answered else "declined"] += 1
+        else:
+            counts["u_answered" if answered else "u_declined"] += 1
+    return CalibrationPoint(
+        threshold=threshold,
+        answered_correctly=counts["right"],
+        answered_wrongly=counts["wrong"],
+        answerable_declined=counts["declined"],
+        unanswerable_declined=counts["u_declined"],
+        unanswerable_answered=counts["u_answered"],
+        correct_behaviour=(counts["right"] + counts["u_declined"]) / max(1, len(results)),
+    )
+
+
+def choose_threshold(results: Sequence[QuestionResult]) -> float:
+    """The decline threshold with the most correct behaviour on these results.
+
+    Only thresholds between two observed confidences differ, so each gap is tried at its midpoint; ties go to the
+    widest gap, which leaves the most margin for questions not in the set.
+    """
+    confidences = sorted({r.confidence for r in results if r.would_be_answer is not None})
+    options = [(0.0, confidences[0] if confidences else 1.0)]  # (threshold, margin)
+    bounds = confidences + ([1.0] if not confidences or confidences[-1] < 1.0 else [])
+    for low, high in zip(bounds, bounds[1:]):
+        middle = (low + high) / 2
+        rounded = round(middle, 3)
+        options.append((rounded if low < rounded <= high else middle, high - low))
+    return max(options, key=lambda o: (_point(results, o[0]).correct_behaviour, o[1], -o[0]))[0]
+
+
+def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True) -> Calibration:
+    """Choose the decline threshold on the report's answers in `mode` (default: the index's) and store it."""
+    mode = mode or index.default_mode()
+    mode_report = report.modes.get(mode)
+    if mode_report is None or not mode_report.available:
+        raise InputError(f"the report has no {mode} results to calibrate on; evaluate with --mode {mode}")
+    results = mode_report.results
+    if not any(r.answerable for r in results) or all(r.answerable for r in results):
+        logger.warning("the question set needs both answerable and unanswerable questions for calibration to "
+                       "weigh answering against declining; add some of the kind it lacks")
+    threshold = choose_threshold(results)
+    curve = tuple(_point(results, t) for t in sorted(set(CURVE_THRESHOLDS) | {threshold}))
+    previous = index.decline_threshold
+    if store:
+        index.set_decline_threshold(threshold)
+    return Calibration(mode=mode, threshold=threshold, previous=previous, best=_point(results, threshold),
+                       curve=curve, stored=store)
+

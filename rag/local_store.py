@@ -1,0 +1,158 @@
+"""`LocalStore`: the `Store` contract over an index folder (FAISS and bm25s files, `.npy` tables, texts).
+
+`LocalStore.save` writes a freshly built index atomically (see `storage.py` for the layout) and `LocalStore.open`
+memory-maps it back, checking its manifest and that its parts load. Searching is delegated to `lexical.py`
+(bm25s) and `dense.py` (FAISS). This module neither chunks, embeds nor ranks: building is `builder.py`, mode
+choice and fusion are `retrieval.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import storage
+from .errors import IndexCorruptError, RagError
+from .lexical import LexicalIndex, top_k
+from .manifest import DocumentRecord, Manifest, rebuild_hint
+from .store import PassageRow, SentenceRow
+from .types import Document
+
+
+@dataclass(frozen=True)
+class BuiltIndex:
+    """Everything a build produced, in memory, ready to be saved."""
+
+    manifest: Manifest
+    texts: list[str]
+    passage_rows: np.ndarray  # int64 (n, 5): document, start, end, first sentence, last sentence (exclusive)
+    sentence_rows: np.ndarray  # int64 (n, 3): document, start, end
+    lexical: LexicalIndex
+    dense: object | None  # a FAISS index, or None without a model
+    sentence_vectors: np.ndarray | None = None  # float16 (sentences, dimension), embedded like passages
+
+
+class LocalStore:
+    """An index folder opened read-only (the decline threshold is the one thing it rewrites)."""
+
+    def __init__(self, path: Path, manifest: Manifest, dense_index=None):
+        self.path = Path(path)
+        self._manifest = manifest
+        self._texts = storage.TextStore(self.path)
+        self._passages = storage.load_table(self.path, storage.PASSAGES)
+        self._sentences = storage.load_table(self.path, storage.SENTENCES)
+        try:
+            self._lexical = LexicalIndex.load(self.path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorruptError(f"the BM25 index in {self.path} is damaged ({exc}); "
+                                    f"{rebuild_hint(self.path)}") from None
+        self._dense = dense_index
+        self._sentence_vectors = None
+        if (self.path / storage.SENTENCE_VECTORS).exists():
+            self._sentence_vectors = storage.load_table(self.path, storage.SENTENCE_VECTORS)
+            if self._sentence_vectors.shape[0] != len(self._sentences):
+                raise IndexCorruptError(f"{self.path / storage.SENTENCE_VECTORS} holds "
+                                        f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} "
+                                        f"sentences; {rebuild_hint(self.path)}")
+
+    @classmethod
+    def open(cls, path: str | Path) -> LocalStore:
+        path = Path(path)
+        manifest = storage.read_manifest(path)
+        dense_index = None
+        if manifest.model is not None:
+            from .dense import load_index
+
+            try:
+                dense_index = load_index(path)
+            except RuntimeError as exc:
+                raise IndexCorruptError(f"{path / 'dense.faiss'} is damaged ({exc}); {rebuild_hint(path)}") from None
+            manifest.check_dense(path, int(dense_index.d))
+        return cls(path, manifest, dense_index)
+
+    @staticmethod
+    def save(path: str | Path, built: BuiltIndex) -> None:
+        """Write `built` as the index folder at `path`, atomically (the previous index stays until the swap)."""
+
+        def write(folder: Path) -> None:
+            storage.write_texts(folder, built.texts)
+            np.save(folder / storage.PASSAGES, built.passage_rows, allow_pickle=False)
+            np.save(folder / storage.SENTENCES, built.sentence_rows, allow_pickle=False)
+            built.lexical.save(folder)
+            if built.sentence_vectors is not None:
+                np.save(folder / storage.SENTENCE_VECTORS, built.sentence_vectors, allow_pickle=False)
+            if built.dense is not None:
+                from .dense import save_index
+
+                save_index(built.dense, folder)
+            storage.write_manifest(folder, built.manifest)
+
+        storage.write_atomically(Path(path), write)
+
+    # ----------------------------------------------------------------- the Store contract
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    def document(self, doc_index: int) -> DocumentRecord:
+        return self._manifest.documents[doc_index]
+
+    def document_position(self, doc_id: str) -> int:
+        return self._manifest.documents.position(doc_id)
+
+    def text(self, doc_index: int) -> str:
+        return self._texts[doc_index]
+
+    def passage_count(self) -> int:
+        return len(self._passages)
+
+    def passage(self, passage_id: int) -> PassageRow:
+        return PassageRow(*(int(x) for x in self._passages[passage_id]))
+
+    def sentence(self, sentence_id: int) -> SentenceRow:
+        return SentenceRow(*(int(x) for x in self._sentences[sentence_id]))
+
+    def lexical_search(self, terms: list[str], depth: int) -> tuple[np.ndarray, np.ndarray]:
+        scores = self._lexical.scores(terms)
+        ids = top_k(scores, depth)
+        return ids, scores[ids]
+
+    def lexical_scores(self, terms: list[str], passage_ids: Sequence[int]) -> np.ndarray:
+        return self._lexical.scores(terms)[np.asarray(passage_ids, dtype=np.int64)]
+
+    def idf(self, term: str) -> float:
+        return self._lexical.idf(term)
+
+    def has_vectors(self) -> bool:
+        return self._dense is not None
+
+    def dense_search(self, query: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        from .dense import search
+
+        return search(self._dense, query, depth)
+
+    def dense_similarity(self, query: np.ndarray, passage_ids: Sequence[int]) -> np.ndarray:
+        from .dense import similarity
+
+        return similarity(self._dense, query, list(passage_ids))
+
+    def sentence_vectors(self, sentence_ids: Sequence[int]) -> np.ndarray | None:
+        if self._sentence_vectors is None or not len(sentence_ids):
+            return None
+        return self._sentence_vectors[np.asarray(sentence_ids, dtype=np.int64)]
+
+    def set_decline_threshold(self, value: float) -> None:
+        manifest = self._manifest.with_decline_threshold(value)
+        storage.replace_manifest(self.path, manifest)
+        self._manifest = manifest
+
+    def add_documents(self, documents: Sequence[Document]) -> None:
+        raise RagError(f"the index at {self.path} cannot take documents one by one yet; "
+                       f"rebuild it with `rag index DOCS --index {self.path}`")
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        raise RagError(f"the index at {self.path} cannot drop documents one by one yet; "
+                       f"rebuild it with `rag index DOCS --index {self.path}`")
