@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from .errors import InputError
+from .fusion import DENSE_WEIGHT
 
 DEFAULT_INDEX_DIR = ".rag-index"
 # all-MiniLM-L6-v2 (Apache-2.0, 22M parameters, 384 dimensions): the one model this project can ship, as the
@@ -25,6 +26,7 @@ DEFAULT_INDEX_DIR = ".rag-index"
 # checked against known hashes before use, and queries run on ONNX Runtime without importing torch (encoding.py).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("lexical", "dense", "hybrid")
+FUSIONS = ("score", "rrf")
 MAX_QUESTION_CHARS = 2000
 NO_MODEL = "none"
 
@@ -39,7 +41,9 @@ class Config:
     chunk_overlap: int = 1
     mode: str | None = None
     batch_size: int = 32
-    lexical_weight: float = 1.0
+    fusion: str = "score"  # hybrid fusion: "score" (convex mix of normalised scores, rag.fusion) or "rrf"
+    fusion_weight: float = DENSE_WEIGHT  # score fusion: the cosine's share, 0 (BM25 alone) to 1 (dense alone)
+    lexical_weight: float = 1.0  # rrf fusion only, as are the two below
     dense_weight: float = 1.0
     rrf_k: int = 60
     decline_threshold: float | None = None  # None: the index's calibrated value, else the reader's default
@@ -51,6 +55,10 @@ class Config:
             raise InputError(f"chunk overlap {self.chunk_overlap} is negative; use 0 or more sentences")
         if self.mode is not None and self.mode not in MODES:
             raise InputError(f"unknown mode {self.mode!r}; use one of {', '.join(MODES)}")
+        if self.fusion not in FUSIONS:
+            raise InputError(f"unknown fusion {self.fusion!r}; use one of {', '.join(FUSIONS)}")
+        if not 0 <= self.fusion_weight <= 1:
+            raise InputError(f"fusion weight {self.fusion_weight} is outside [0, 1]; 0 is BM25 alone, 1 dense alone")
         if self.decline_threshold is not None and not 0 <= self.decline_threshold <= 1:
             raise InputError(f"decline threshold {self.decline_threshold} is outside [0, 1]")
 

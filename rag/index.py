@@ -188,7 +188,7 @@ class Index:
     def retrieve(self, question: str, k: int = 5, mode: str | None = None) -> list[Hit]:
         """The k passages most relevant to the question, best first.
 
-        mode: "lexical" (BM25), "dense" (embeddings) or "hybrid" (both, fused by reciprocal rank); by default
+        mode: "lexical" (BM25), "dense" (embeddings) or "hybrid" (both, fused by rag.fusion); by default
         hybrid when a semantic model is available, else lexical.
         """
         question, k = validate_question(question), validate_k(k)

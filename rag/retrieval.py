@@ -1,8 +1,9 @@
 """`Retriever`: ranks a store's passages for a question, lexically (BM25), densely (embeddings) or both fused.
 
 It decides which modes can run (dense ones need vectors in the store and a model that loads), takes each
-retriever's top `CANDIDATE_DEPTH` passages, fuses them in hybrid mode, and returns typed `Hit`s with every
-retriever's score. It works on any `Store`. It neither reads answers nor verifies citations.
+retriever's top passages (`CANDIDATE_DEPTH`; `rag.fusion.CANDIDATE_DEPTH` for score fusion), fuses them in hybrid
+mode (by default a convex mix of normalised BM25 and cosine over the union of both lists, `rag.fusion`), and
+returns typed `Hit`s with every retriever's score. It works on any `Store`. It neither reads answers nor verifies citations.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import numpy as np
 from .config import MODES, Config
 from .encoding import ENABLE_HINT, Encoder
 from .errors import InputError, ModelUnavailableError
-from .fusion import reciprocal_rank_fusion
+from . import fusion
+from .fusion import reciprocal_rank_fusion, score_fusion
 from .lexical import analyze
 from .store import Store
 from .types import Hit
 
 logger = logging.getLogger(__name__)
 
-CANDIDATE_DEPTH = 50  # passages each retriever contributes before fusion
+CANDIDATE_DEPTH = 50  # passages each retriever contributes before rank fusion (score fusion: fusion.CANDIDATE_DEPTH)
 
 
 class Retriever:
@@ -79,7 +81,8 @@ class Retriever:
 
         `question`, `k` and `mode` are already validated and resolved.
         """
-        depth = max(CANDIDATE_DEPTH, k)
+        scored = mode == "hybrid" and self.config.fusion == "score"
+        depth = max(fusion.CANDIDATE_DEPTH if scored else CANDIDATE_DEPTH, k)
         rankings: dict[str, list[int]] = {}
         lexical_scores: dict[int, float] = {}
         dense_scores: dict[int, float] = {}
@@ -95,7 +98,12 @@ class Retriever:
             dense_scores = dict(zip(ids.tolist(), sims.tolist()))
             rankings["dense"] = ids.tolist()
 
-        if mode == "lexical":
+        if scored:
+            # Both scores of every candidate, so each retriever is normalised over the same union.
+            union = set(lexical_scores) | set(dense_scores)
+            self._fill_scores(terms, query_vector, lexical_scores, dense_scores, union)
+            ranked = score_fusion(lexical_scores, dense_scores, self.config.fusion_weight, fusion.NORMALISATION)
+        elif mode == "lexical":
             ranked = list(lexical_scores.items())
         elif mode == "dense":
             ranked = list(dense_scores.items())
@@ -104,14 +112,9 @@ class Retriever:
             ranked = reciprocal_rank_fusion(rankings, weights, k=self.config.rrf_k)
         ranked = ranked[:k]
 
-        if mode == "hybrid":
+        if mode == "hybrid" and not scored:
             # Fill in each retriever's score of the passages only the other one found, for the score table.
-            missing = [i for i, _ in ranked if i not in dense_scores]
-            if missing:
-                dense_scores.update(zip(missing, self.store.dense_similarity(query_vector, missing).tolist()))
-            missing = [i for i, _ in ranked if i not in lexical_scores]
-            if missing:
-                lexical_scores.update(zip(missing, self.store.lexical_scores(terms, missing).tolist()))
+            self._fill_scores(terms, query_vector, lexical_scores, dense_scores, [i for i, _ in ranked])
         hits = []
         for rank, (passage_id, score) in enumerate(ranked, start=1):
             scores = {}
@@ -123,6 +126,16 @@ class Retriever:
                 scores["fused"] = float(score)
             hits.append(self._hit(passage_id, rank, score, scores))
         return hits, query_vector
+
+    def _fill_scores(self, terms, query_vector, lexical_scores: dict[int, float], dense_scores: dict[int, float],
+                     ids) -> None:
+        """Add each retriever's score of the `ids` that only the other retriever returned."""
+        missing = [i for i in ids if i not in dense_scores]
+        if missing:
+            dense_scores.update(zip(missing, self.store.dense_similarity(query_vector, missing).tolist()))
+        missing = [i for i in ids if i not in lexical_scores]
+        if missing:
+            lexical_scores.update(zip(missing, self.store.lexical_scores(terms, missing).tolist()))
 
     def _hit(self, passage_id: int, rank: int, score: float, scores: dict[str, float]) -> Hit:
         row = self.store.passage(passage_id)

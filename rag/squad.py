@@ -4,10 +4,15 @@ Each paragraph becomes a `Document` whose id is its content hash (as for files) 
 "squad-dev/<title>/<n>"; each question names the paragraph it was written on, which is what a retrieval hit
 must find. This module only adapts the format: it neither indexes nor scores (see `rag.evaluation`), and it
 never copies the data set anywhere.
+
+It also owns the one train / held-out split of the benchmark, by article (`is_held_out`): settings such as the
+hybrid fusion weights are chosen on training articles' questions, and figures are reported on held-out ones.
+Every paragraph is indexed whichever split is asked, so retrieval stays open over the whole corpus.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -19,9 +24,34 @@ from .types import Document
 
 logger = logging.getLogger(__name__)
 
+TRAIN, HELD_OUT, ALL = "train", "heldout", "all"
+SPLITS = (TRAIN, HELD_OUT, ALL)
 
-def load_squad(path: str | Path, prefix: str = "squad-dev") -> tuple[list[Document], list[Question]]:
-    """Paragraphs as documents and questions with their gold answers and paragraph, in file order."""
+
+def is_held_out(title: str) -> bool:
+    """Whether an article is held out: the SHA-1 of its UTF-8 title, read as an integer, is odd.
+
+    A hash of the title rather than a position in the file, so the split does not move when articles are
+    reordered or added. On SQuAD v1.1 dev it holds out 28 of 48 articles (5,708 of 10,570 questions).
+
+    >>> is_held_out("Normans"), is_held_out("Nikola_Tesla")
+    (True, False)
+    """
+    return int(hashlib.sha1(title.encode("utf-8")).hexdigest(), 16) % 2 == 1
+
+
+def in_split(title: str, split: str) -> bool:
+    """Whether an article's questions belong to `split` (train, heldout or all)."""
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    return split == ALL or is_held_out(title) == (split == HELD_OUT)
+
+
+def load_squad(path: str | Path, prefix: str = "squad-dev", split: str = ALL) -> tuple[list[Document], list[Question]]:
+    """Every paragraph as a document, and the questions of the articles in `split` with their gold answers and
+    paragraph, in file order. Documents never depend on the split: retrieval is open over the whole file."""
+    if split not in SPLITS:
+        raise InputError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -37,6 +67,7 @@ def load_squad(path: str | Path, prefix: str = "squad-dev") -> tuple[list[Docume
     try:
         for article in articles:
             title = str(article["title"])
+            asked = in_split(title, split)
             for n, paragraph in enumerate(article["paragraphs"]):
                 text = paragraph["context"]
                 doc_id = doc_id_for(text)
@@ -46,7 +77,7 @@ def load_squad(path: str | Path, prefix: str = "squad-dev") -> tuple[list[Docume
                 else:
                     seen.add(doc_id)
                     documents.append(Document(doc_id=doc_id, source=f"{prefix}/{title}/{n}", text=text))
-                for qa in paragraph["qas"]:
+                for qa in paragraph["qas"] if asked else ():
                     answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"] if a["text"].strip()))
                     questions.append(Question(id=str(qa["id"]), question=qa["question"].strip(), answers=answers,
                                               doc_ids=(doc_id,)))

@@ -22,8 +22,9 @@ class Document:
 class Hit:
     """A retrieved passage: `text == document_text[start:end]`.
 
-    `scores` holds what produced the ranking: "bm25" (raw BM25), "dense" (cosine similarity) and "fused"
-    (reciprocal-rank fusion), each present when that retriever ran. `score` is the one the ranking used.
+    `scores` holds what produced the ranking: "bm25" (raw BM25), "dense" (cosine similarity) and "fused" (the
+    hybrid fusion: by default a mix of normalised BM25 and cosine, see `rag.fusion`), each present when that
+    retriever ran. `score` is the one the ranking used.
     """
 
     text: str

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rag
+from rag.fusion import score_fusion
 
 QUESTION = "Which province did Muzammil govern before Balkh?"
 
@@ -29,27 +30,50 @@ def test_dense_scores_are_cosines_best_first(dense_index, seed_text):
     assert all(seed_text[h.start : h.end] == h.text for h in hits)
 
 
-def test_hybrid_fuses_both_rankings_and_shows_every_score(dense_index):
+def test_hybrid_fuses_both_scores_and_shows_every_score(dense_index):
+    from rag import fusion
+
     hits = dense_index.retrieve(QUESTION, k=5, mode="hybrid")
     assert len(hits) == 5
     for hit in hits:
         assert set(hit.scores) == {"bm25", "dense", "fused"}
         assert hit.score == hit.scores["fused"]
     n = len(dense_index)
+    assert n <= fusion.CANDIDATE_DEPTH  # so the candidate union is every passage the retrievers return
+    bm25 = dict.fromkeys(range(n), 0.0)
+    bm25.update({h.passage_id: h.scores["bm25"] for h in dense_index.retrieve(QUESTION, k=n, mode="lexical")})
+    dense = {h.passage_id: h.scores["dense"] for h in dense_index.retrieve(QUESTION, k=n, mode="dense")}
+    # The default: z-scored BM25 and cosine mixed at the weight chosen on SQuAD training articles.
+    expected = score_fusion(bm25, dense, fusion.DENSE_WEIGHT, fusion.NORMALISATION)[:5]
+    assert [h.passage_id for h in hits] == [i for i, _ in expected]
+    assert [h.scores["fused"] for h in hits] == pytest.approx([s for _, s in expected])
+
+
+def test_rank_fusion_is_still_available(dense_index):
+    from dataclasses import replace
+
+    rrf = rag.Index.load(dense_index.path, config=replace(dense_index.config, fusion="rrf"))
+    hits = rrf.retrieve(QUESTION, k=5, mode="hybrid")
+    n = len(dense_index)
     bm25_rank = {h.passage_id: h.rank for h in dense_index.retrieve(QUESTION, k=n, mode="lexical")}
     dense_rank = {h.passage_id: h.rank for h in dense_index.retrieve(QUESTION, k=n, mode="dense")}
     for hit in hits:  # reciprocal-rank fusion with k=60 and equal weights
         expected = 1 / (60 + bm25_rank[hit.passage_id]) + 1 / (60 + dense_rank[hit.passage_id])
         assert hit.scores["fused"] == pytest.approx(expected)
+    with pytest.raises(rag.InputError, match="fusion"):
+        replace(dense_index.config, fusion="max")
 
 
-def test_fusion_weights_change_the_ranking(dense_index):
+@pytest.mark.parametrize("setting", [{"fusion_weight": 0.0}, {"fusion": "rrf", "dense_weight": 0.0}])
+def test_fusion_weights_change_the_ranking(dense_index, setting):
     from dataclasses import replace
 
-    lexical_only = rag.Index.load(dense_index.path, config=replace(dense_index.config, dense_weight=0.0))
+    lexical_only = rag.Index.load(dense_index.path, config=replace(dense_index.config, **setting))
     assert [h.passage_id for h in lexical_only.retrieve(QUESTION, mode="hybrid")] == [
         h.passage_id for h in dense_index.retrieve(QUESTION, mode="lexical")
     ]
+    with pytest.raises(rag.InputError, match="fusion weight"):
+        replace(dense_index.config, fusion_weight=1.5)
 
 
 def test_hybrid_answer_is_verified(dense_index):

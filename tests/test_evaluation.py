@@ -298,7 +298,7 @@ def test_squad_benchmark_runs_on_a_synthetic_file_and_skips_when_absent(squad_fi
     assert benchmark.main([str(tmp_path / "absent.json")]) == 0
     assert "skipping" in capsys.readouterr().out
     report = tmp_path / "squad-report.json"
-    assert benchmark.main([str(squad_file), "--no-progress", "--json", str(report)]) == 0
+    assert benchmark.main([str(squad_file), "--no-progress", "--model", "none", "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "bm25s plain" in out and "rag lexical" in out
     data = json.loads(report.read_text(encoding="utf-8"))
