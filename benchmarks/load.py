@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-K, MODE = 5, "lexical"
+K = 5
 
 
 def rss_mib() -> float:
@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-client", type=int, default=5)
     parser.add_argument("--soak", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--model", default=None, help="model for the index (default: the bundled one; none: BM25)")
+    parser.add_argument("--mode", default=None, help="retrieval mode (default: the index's, hybrid with a model)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from gradio_client import Client
@@ -66,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     timer.daemon = True
     timer.start()
     with tempfile.TemporaryDirectory() as tmp:
-        index = rag.Index.build([ROOT / "seeds"], path=Path(tmp) / "idx", model="none", show_progress=False)
-        expected = {q: render_conversation([answer_turn(index, q, K, MODE, [])]) for q in questions}
+        index = rag.Index.build([ROOT / "seeds"], path=Path(tmp) / "idx", model=args.model,
+                                show_progress=False)
+        mode = args.mode or index.default_mode()
+        print(f"index: model {index.manifest.describe_model()}, mode {mode}")
+        expected = {q: render_conversation([answer_turn(index, q, K, mode, [])]) for q in questions}
         demo = build_app(index)
         port = free_port()
         launch(demo, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     client.predict(api_name="/clear")
                     started = time.perf_counter()
-                    html, _ = client.predict(question, K, MODE, api_name="/ask")
+                    html, _ = client.predict(question, K, mode, api_name="/ask")
                     elapsed = time.perf_counter() - started
                 except Exception as exc:  # noqa: BLE001
                     with lock:
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     client.predict(api_name="/clear")
                     t0 = time.perf_counter()
-                    html, _ = client.predict(question, K, MODE, api_name="/ask")
+                    html, _ = client.predict(question, K, mode, api_name="/ask")
                     soak_latencies.append(time.perf_counter() - t0)
                     soak_mismatches += html != expected[question]
                 except Exception:  # noqa: BLE001
