@@ -41,6 +41,17 @@ def analyze(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(texts, stopwords=stopwords(), stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 
+@lru_cache(maxsize=200_000)
+def _word_terms(word: str) -> tuple[str, ...]:
+    return tuple(analyze([word])[0])
+
+
+def analyze_words(words: list[str]) -> list[list[str]]:
+    """`analyze` of single words, one list per word, memoised: the reader analyses the same sentences' words for
+    question after question, and one bm25s.tokenize call per word list costs more than the rest of reading."""
+    return [list(_word_terms(word)) for word in words]
+
+
 class LexicalIndex:
     def __init__(self, retriever, document_frequency: np.ndarray):
         self._retriever = retriever

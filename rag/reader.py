@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .encoding import Encoder
-from .lexical import analyze
+from .lexical import analyze, analyze_words
 from .scoring import Candidate, Reading, score_candidates, trim_to_clause
 from .store import Store
 from .types import Hit
@@ -51,7 +51,7 @@ class Reader:
         similarities = None
         if query_vector is not None:
             similarities = (self._sentence_vectors(candidates) @ query_vector).tolist()
-        best = score_candidates(question, candidates, analyze, self.store.idf, similarities)[0]
+        best = score_candidates(question, candidates, analyze_words, self.store.idf, similarities)[0]
         accepted = best.confidence >= threshold
         start, end = best.start, best.end
         if accepted and trim:

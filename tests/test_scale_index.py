@@ -51,3 +51,10 @@ def test_document_frequencies_equal_a_direct_count(seed_text):
     for term in {t for terms in analyze(texts[:10]) for t in terms}:
         expected = sum(term in set(terms) for terms in analyze(texts))
         assert index._df[index._retriever.vocab_dict[term]] == expected
+
+
+def test_memoised_word_analysis_equals_the_analyser(seed_text):
+    from rag.lexical import analyze_words
+
+    words = seed_text.lower().split()[:400] + ["Governor", "governed", "the", "it’s", "", "1,000"]
+    assert analyze_words(words) == analyze(words)
