@@ -11,9 +11,9 @@ analyser's terms, so the comparison is of the engines, not the tokenisers. Both 
 alternation, in one process, and reported as a ratio; hit@k (a passage of the question's paragraph in the top k)
 is reported for both.
 
-Dense and hybrid run with a tiny random 2-layer BERT built locally (tests/tiny_model.py), because no pretrained
-model can be downloaded here: their latencies measure the machinery (encoding a query, FAISS, fusion, the
-reader's sentence embeddings), not a real model's cost, and their hit@k means nothing.
+Dense and hybrid run with the default model (the bundled all-MiniLM-L6-v2, queries on ONNX Runtime; sentence
+vectors are embedded at indexing, which makes the SQuAD build take minutes). `--model tiny` uses the tiny random
+2-layer BERT of tests/tiny_model.py instead (machinery only; its hit@k means nothing); `--no-dense` skips them.
 """
 
 from __future__ import annotations
@@ -76,15 +76,14 @@ def seed_corpus():
     return documents, [(q, 0) for q in questions]
 
 
-def run_corpus(name: str, documents, questions, tiny_model: Path | None, k: int, workdir: Path) -> list[str]:
+def run_corpus(name: str, documents, questions, model: str | None, k: int, workdir: Path) -> list[str]:
     from rank_bm25 import BM25Okapi
 
     from rag.config import Config
     from rag.index import Index
     from rag.lexical import analyze, top_k
 
-    model = str(tiny_model) if tiny_model else None
-    config = Config(index_path=workdir / name, model=model, model_explicit=bool(model))
+    config = Config(index_path=workdir / name).with_model(model) if model else Config(index_path=workdir / name)
     index = Index.from_documents(documents, config, show_progress=False)
     doc_of_passage = np.asarray([index.store.passage(i).doc_index for i in range(len(index))])
     passage_texts = [hit_text(index, i) for i in range(len(index))]
@@ -121,7 +120,7 @@ def run_corpus(name: str, documents, questions, tiny_model: Path | None, k: int,
             hit += gold in {int(doc_of_passage[h.passage_id]) for h in hits}
             _, ms = timed(index.answer, question, k=k, mode=mode)
             answer_ms.append(ms)
-        note = "" if mode == "lexical" else " (tiny random model)"
+        note = "" if mode == "lexical" else f" ({index.manifest.describe_model()})"
         if mode != "lexical":
             lines.append(f"| retrieve(), {mode}{note} | {percentiles(retrieve_ms)} | {hit / n:.3f} |")
         lines.append(f"| answer(), {mode}{note} | {percentiles(answer_ms)} | |")
@@ -138,23 +137,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("squad", nargs="?", type=Path, default=DEFAULT_SQUAD)
     parser.add_argument("--questions", type=int, default=500, help="SQuAD questions, spread over the file")
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--no-dense", action="store_true", help="skip the tiny model (lexical only)")
+    parser.add_argument("--no-dense", action="store_true", help="lexical only (an index without a model)")
+    parser.add_argument("--model", help="model for dense and hybrid: a folder, 'tiny' (random stand-in) or the "
+                                        "default (bundled all-MiniLM-L6-v2)")
+    parser.add_argument("--seed-only", action="store_true", help="skip SQuAD")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     sys.path.insert(0, str(ROOT / "tests"))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        tiny = None
-        if not args.no_dense:
+        model = "none" if args.no_dense else args.model
+        if model == "tiny":
             from tiny_model import build_tiny_model
 
             seed_text = (ROOT / "seeds" / "000_a2e84cf20c291977.txt").read_text(encoding="utf-8")
-            tiny = build_tiny_model(workdir / "tiny", [s for s in seed_text.splitlines() if s.strip()])
+            model = str(build_tiny_model(workdir / "tiny", [s for s in seed_text.splitlines() if s.strip()]))
         documents, questions = seed_corpus()
-        lines = run_corpus("seed", documents, questions, tiny, args.k, workdir)
-        if args.squad.exists():
+        lines = run_corpus("seed", documents, questions, model, args.k, workdir)
+        if args.seed_only:
+            pass
+        elif args.squad.exists():
             documents, questions = load_squad(args.squad, args.questions)
-            lines += run_corpus("squad-dev", documents, questions, tiny, args.k, workdir)
+            lines += run_corpus("squad-dev", documents, questions, model, args.k, workdir)
         else:
             lines.append(f"SQuAD skipped: {args.squad} not found; pass the path to dev-v1.1.json as the first "
                          f"argument (see ../shared/data/README.md).")
