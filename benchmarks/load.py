@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         def one_client(n: int) -> None:
             nonlocal mismatches
             try:
-                client = Client(url, verbose=False, download_files=False)
+                client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
             except Exception as exc:  # noqa: BLE001 - counted and reported, not swallowed
                 with lock:
                     errors.append(f"client {n}: {exc!r}")
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in errors[:5]:
                 print("  " + line)
 
-            client = Client(url, verbose=False, download_files=False)
+            client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})
             soak_latencies, soak_errors, soak_mismatches = [], 0, 0
             before = rss_mib()
             for i in range(args.soak):
