@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install torch==2.13.0
-	$(BIN)/python -m pip install -e '.[ui,dev]'
+	$(BIN)/python -m pip install -e '.[ui,dev,milvus]'
 	touch $@
 
 index: $(STAMP)

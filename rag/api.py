@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .config import Config
-from .index import Index
+from .index import Index, is_milvus, milvus_target
 from .storage import MANIFEST, recover
 from .types import Answer, Hit
 
@@ -36,9 +36,15 @@ def ensure_index(config: Config, docs: list[str | Path] | None = None, *, show_p
     Returns whether it built one; `notify` hears, in one line, that it is about to.
     """
     path = config.index_path
-    recover(path)
-    if (path / MANIFEST).exists() or path.exists():
-        return False
+    if is_milvus(path):
+        from .milvus_store import MilvusStore
+
+        if MilvusStore.exists(milvus_target(config)):
+            return False
+    else:
+        recover(path)
+        if (path / MANIFEST).exists() or path.exists():
+            return False
     sources = [Path(d) for d in docs] if docs else default_sources()
     if notify:
         notify(f"No index at {path}; building it from {_describe(sources)} first.")
@@ -60,6 +66,8 @@ def default_index(config: Config | None = None, show_progress: bool = True) -> I
     config = config or Config.from_env()
     ensure_index(config, show_progress=show_progress)
     path = config.index_path
+    if is_milvus(path):
+        return _load(config, str(path), 0)
     manifest_version = (path / MANIFEST).stat().st_mtime_ns if (path / MANIFEST).exists() else 0
     return _load(config, str(path.resolve()), manifest_version)
 

@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         # Also after the command (`rag index DOCS -v`); SUPPRESS keeps a `-v` given before it.
         p.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help="log progress details")
-        p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index)")
+        p.add_argument("--index", metavar="DIR", help="index folder (default: $RAG_INDEX or .rag-index), or "
+                                                      "milvus:FILE.db / milvus:http://HOST:19530")
+        p.add_argument("--collection", help="collection of a milvus: index (default: $RAG_COLLECTION or rag)")
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
                                        f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
 
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 def _config(args):
     from .config import Config
 
-    overrides = {"index_path": args.index, "model": args.model}
+    overrides = {"index_path": args.index, "model": args.model, "collection": getattr(args, "collection", None)}
     for name, attr in (("chunk_chars", "chunk_chars"), ("chunk_overlap", "overlap")):
         overrides[name] = getattr(args, attr, None)
     return Config.from_env(**overrides)

@@ -1,7 +1,10 @@
 """One settings object for building and querying, fed by arguments, then `RAG_*` environment variables.
 
 Environment variables (all optional):
-  RAG_INDEX              index folder (default: `.rag-index` in the current directory)
+  RAG_INDEX              index folder (default: `.rag-index` in the current directory), or a Milvus index:
+                         `milvus:./data/rag.db` (Milvus Lite) or `milvus:http://HOST:19530` (a server)
+  RAG_COLLECTION         the Milvus collection of a `milvus:` index (default `rag`)
+  RAG_MILVUS_TOKEN       the token for a Milvus server that requires one
   RAG_MODEL              sentence-transformers model name or local folder (default: the bundled all-MiniLM-L6-v2);
                          `none` turns semantic search off
   RAG_CACHE              cache folder for model checks and ONNX exports (default: $XDG_CACHE_HOME/rag, ~/.cache/rag)
@@ -47,6 +50,7 @@ class Config:
     dense_weight: float = 1.0
     rrf_k: int = 60
     decline_threshold: float | None = None  # None: the index's calibrated value, else the reader's default
+    collection: str | None = None  # a `milvus:` index's collection (None: rag.milvus_store.DEFAULT_COLLECTION)
 
     def __post_init__(self) -> None:
         if self.chunk_chars < 50:
@@ -86,6 +90,8 @@ class Config:
                     raise InputError(f"{key}={env[key]!r} is not a whole number") from None
         if env.get("RAG_MODE"):
             values["mode"] = env["RAG_MODE"]
+        if env.get("RAG_COLLECTION"):
+            values["collection"] = env["RAG_COLLECTION"]
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if "model" in overrides:
             overrides.setdefault("model_explicit", True)

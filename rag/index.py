@@ -76,7 +76,8 @@ class Index:
         if isinstance(sources, (str, Path)):
             sources = [sources]
         config = _config(config, path, model)
-        check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
+        if not is_milvus(config.index_path):
+            check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
@@ -91,8 +92,15 @@ class Index:
         from .builder import build_index
         from .storage import build_lock, check_target
 
-        check_target(config.index_path)
         started = time.perf_counter()
+        if is_milvus(config.index_path):
+            from .milvus_store import MilvusStore
+
+            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+            built = replace(built, manifest=_with_source_stats(built.manifest))
+            MilvusStore.save(milvus_target(config), built, show_progress=show_progress)
+            return cls.load(config.index_path, config=replace(config, model_explicit=False))
+        check_target(config.index_path)
         with build_lock(config.index_path):
             built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
             built = replace(built, manifest=_with_source_stats(built.manifest))
@@ -106,7 +114,7 @@ class Index:
     def load(cls, path: str | Path | None = None, *, model: str | None = None, config: Config | None = None) -> Index:
         """Open an index folder. Passing `model` (or RAG_MODEL) checks that the index was built with it."""
         config = _config(config, path, model)
-        store = LocalStore.open(config.index_path)
+        store = open_store(config)
         manifest = store.manifest
         wanted = Encoder(config.model).model_id if config.model_explicit and config.model else None
         manifest.check(config.index_path, wanted, named_as=config.model)
@@ -221,6 +229,26 @@ class Index:
         missing = (document.source,) if check.state == MISSING else ()
         return Answer(question, citation.quote, verdict.confidence, [citation], hits, mode, stale_sources=stale,
                       missing_sources=missing)
+
+
+def is_milvus(index) -> bool:
+    """Whether `--index` names a Milvus index (`milvus:FILE.db`, `milvus:http://HOST:19530`), not a folder."""
+    return str(index).startswith("milvus:")
+
+
+def milvus_target(config: Config):
+    from .milvus_store import MilvusTarget
+
+    return MilvusTarget.parse(config.index_path, config.collection)
+
+
+def open_store(config: Config):
+    """The store the settings name: a Milvus collection for a `milvus:` index, else the index folder."""
+    if is_milvus(config.index_path):
+        from .milvus_store import MilvusStore
+
+        return MilvusStore.open(milvus_target(config))
+    return LocalStore.open(config.index_path)
 
 
 def _with_source_stats(manifest: Manifest) -> Manifest:

@@ -89,7 +89,9 @@ class Retriever:
         terms = analyze([question])[0] if mode != "dense" else []
         query_vector = None
         if mode in ("lexical", "hybrid"):
-            ids, scores = self.store.lexical_search(terms, depth)
+            # A store that analyses text itself (Milvus with its own analyser) takes the question as written.
+            search_text = getattr(self.store, "lexical_search_text", None)
+            ids, scores = search_text(question, depth) if search_text else self.store.lexical_search(terms, depth)
             lexical_scores = dict(zip(ids.tolist(), scores.tolist()))
             rankings["bm25"] = ids.tolist()
         if mode in ("dense", "hybrid"):

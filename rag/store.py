@@ -2,8 +2,8 @@
 
 A store holds documents (text and sha256), their passages and sentences as character spans, a lexical (BM25)
 search, a dense (vector) search where the index has vectors, stored sentence vectors where present, and its
-`Manifest`. It is a `typing.Protocol`, not a base class: the local folder (`local_store.LocalStore`) implements it
-today and a Milvus collection will tomorrow, each without inheriting. Ids are positions: a document's row
+`Manifest`. It is a `typing.Protocol`, not a base class: the local folder (`local_store.LocalStore`) and Milvus
+(`milvus_store.MilvusStore`) implement it, each without inheriting. Ids are positions: a document's row
 (`doc_index`), a passage's row (`passage_id`) and a sentence's row, all stable for the life of one opened store.
 
 This module defines the contract and the small row types only; it holds no data and does no searching.
@@ -79,6 +79,10 @@ class Store(Protocol):
 
     def sentence_vectors(self, sentence_ids: Sequence[int]) -> np.ndarray | None:
         """Unit vectors of sentences embedded at indexing, or None when the store has none."""
+
+    # Optional, not part of the checked protocol: a store that analyses text itself (Milvus with its built-in
+    # analyser) may define `lexical_search_text(question, depth)`; `Retriever` then passes it the question as
+    # written instead of calling `lexical_search` with our terms. `MilvusStore` defines it; `LocalStore` does not.
 
     # changes
     def set_decline_threshold(self, value: float) -> None: ...
