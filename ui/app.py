@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rag.cli_format import plural
 from rag.config import MAX_QUESTION_CHARS
+from rag.config import DEFAULT_MODEL
 from rag.errors import RagError
 
 from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
@@ -132,7 +133,8 @@ def build_app(index, examples: list[str] | None = None):
             f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(plural(manifest.document_count, 'document'))}, "
             f"{esc(plural(manifest.passages, 'passage'))} in "
             f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
-            f"semantic model: {esc(manifest.describe_model())}</p>"
+            f"semantic model: {esc(manifest.describe_model())}"
+            f"{' (bundled, Apache-2.0)' if manifest.model_name == DEFAULT_MODEL else ''}</p>"
             + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else "")
         )
         turns = gr.State([])
