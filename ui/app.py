@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 from rag.cli_format import plural
-from rag.config import MAX_QUESTION_CHARS
-from rag.config import DEFAULT_MODEL
+from rag.config import DEFAULT_MODEL, MAX_QUESTION_CHARS
 from rag.errors import RagError
 
 from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
