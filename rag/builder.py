@@ -64,6 +64,7 @@ def build_index(
                          "vectors= and model_name=, or neither")
     # Flat int64 arrays, not lists of tuples: at a million passages the tuples alone take gigabytes.
     doc_rows, passage_rows, sentence_rows, passage_texts = [], array("q"), array("q"), []
+    layouts: list[dict | None] = []
     for doc_index, document in enumerate(documents):
         sentences, passages = chunk(document.text, config.chunk_chars, config.chunk_overlap)
         base = len(sentence_rows) // 3
@@ -81,6 +82,7 @@ def build_index(
                 "passages": len(passages),
             }
         )
+        layouts.append(layout_entry(document))
     if not passage_texts:
         raise InputError("the documents hold no sentences to index; check that they contain text")
 
@@ -133,4 +135,17 @@ def build_index(
         lexical=lexical,
         dense=dense_index,
         sentence_vectors=sentence_vectors,
+        layouts=layouts,
     )
+
+
+def layout_entry(document: Document) -> dict | None:
+    """What `storage.LAYOUT` records for a document: its page starts and section headings, or None."""
+    if not document.pages and not document.sections:
+        return None
+    entry: dict = {}
+    if document.pages:
+        entry["pages"] = list(document.pages)
+    if document.sections:
+        entry["sections"] = [[int(o), str(t)] for o, t in document.sections]
+    return entry

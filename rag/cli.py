@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
                                        f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
 
-    p = sub.add_parser("index", help="build an index from files and folders (.txt, .md)")
+    p = sub.add_parser("index", help="build or sync an index from files and folders (.txt, .md, .pdf, .html, .docx)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     common(p)
     p.add_argument("--chunk-chars", type=int, help="largest passage in characters (default 700)")
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "httpx", "urllib3"):
+    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "httpx", "urllib3", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     from .errors import RagError
 

@@ -149,6 +149,17 @@ class Index:
         """The command that re-indexes these documents into this folder."""
         return self.manifest.rebuild_command(self.path)
 
+    def place(self, doc_index: int, offset: int) -> tuple[int | None, str | None]:
+        """The 1-based PDF page and the section heading character `offset` of a document sits in (None when the
+        document has no pages or headings, or the store records none)."""
+        from .extractors import page_at, section_at
+
+        layout = getattr(self.store, "document_layout", None)
+        if layout is None:
+            return None, None
+        pages, sections = layout(doc_index)
+        return page_at(pages, offset), section_at(sections, offset)
+
     def passage_sentences(self, passage_id: int) -> list[tuple[int, int]]:
         """Character spans of the sentences of a passage, in its document."""
         row = self.store.passage(passage_id)
@@ -211,9 +222,10 @@ class Index:
         if not verdict.accepted:
             return Answer(question, None, verdict.confidence, [], hits, mode)
         document = self.store.document(verdict.doc_index)
+        page, section = self.place(verdict.doc_index, verdict.start)
         citation = Citation(source=document.source, doc_id=document.doc_id, start=verdict.start, end=verdict.end,
                             quote=self.store.text(verdict.doc_index)[verdict.start : verdict.end],
-                            passage_id=verdict.reading.candidate.passage_id)
+                            passage_id=verdict.reading.candidate.passage_id, page=page, section=section)
         check = self._verifier.check(citation, verdict.doc_index)
         stale = (document.source,) if check.state == CHANGED else ()
         if not check.ok:

@@ -6,6 +6,8 @@ Layout (all safe formats, nothing pickled):
   texts.bin, text_offsets.npy   every document's UTF-8 text back to back, and where each starts (bytes)
   passages.npy              int64 rows: document, start, end, first sentence, last sentence (exclusive)
   sentences.npy             int64 rows: document, start, end (characters of that document)
+  layout.json               per document (aligned with the manifest's rows): PDF page starts and section headings
+                            as character offsets, null where a document has neither; absent in older indexes
   sentence_vectors.npy      float16 unit vectors of the sentences, for the reader (absent without a model)
   bm25/, document_frequency.npy   the bm25s index (see lexical.py)
   dense.faiss               FAISS's own format (see dense.py), absent without a model
@@ -37,9 +39,10 @@ TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+LAYOUT = "layout.json"
 # What an index folder may hold (a damaged index holds only these, so it may be rebuilt in place).
 INDEX_FILES = frozenset({MANIFEST, MANIFEST + ".tmp", TEXTS, TEXT_OFFSETS, PASSAGES, SENTENCES, "bm25",
-                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS})
+                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS, LAYOUT})
 
 
 def _holds_rag_manifest(folder: Path) -> bool:
@@ -304,6 +307,26 @@ class TextStore:
                 self._cache.clear()
             self._cache[doc_index] = text
         return text
+
+
+def write_layout(folder: Path, layouts: list[dict | None]) -> None:
+    """Each document's {"pages": [...], "sections": [[offset, title], ...]} or None; nothing when all are None."""
+    if any(layouts):
+        (folder / LAYOUT).write_text(json.dumps(layouts, ensure_ascii=False, separators=(",", ":")),
+                                     encoding="utf-8")
+
+
+def read_layout(folder: Path, documents: int) -> list[dict | None] | None:
+    """The layout table, or None for an index without one; raises IndexCorruptError when it does not fit."""
+    try:
+        data = json.loads((folder / LAYOUT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{folder / LAYOUT} is damaged ({exc}); {rebuild_hint(folder)}") from None
+    if not isinstance(data, list) or len(data) != documents:
+        raise IndexCorruptError(f"{folder / LAYOUT} does not list one entry per document; {rebuild_hint(folder)}")
+    return data
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
