@@ -54,6 +54,7 @@ class Index:
         self.store = store
         self.path = store.path
         self.config = config
+        self.encoder = encoder
         self.retriever = Retriever(store, encoder, config)
         self.reader = Reader(store, encoder)
         self.sources = SourceFiles(store.manifest)
@@ -120,6 +121,19 @@ class Index:
                     weights = None  # the model is gone: dense modes say so when asked for, lexical still works
                 manifest.check_weights(config.index_path, weights)
         return cls(store, replace(config, model=manifest.model_name), encoder)
+
+    def sync(self, paths=None, *, show_progress: bool = False):
+        """Bring the index up to date with the files under `paths`: new files added, changed ones re-read,
+        vanished ones removed, unchanged ones neither read nor embedded (see `rag.sync`). `paths=None` syncs the
+        index's own `documents/` folder only. Returns a `SyncReport`; this handle then serves the new index."""
+        from .sync import sync_index
+
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        report = sync_index(self, paths, show_progress=show_progress)
+        fresh = Index.load(self.path, config=replace(self.config, model_explicit=False))
+        self.__init__(fresh.store, fresh.config, fresh.encoder or self.encoder)
+        return report
 
     # ----------------------------------------------------------------- what it holds
     @property

@@ -173,9 +173,9 @@ class LocalStore:
         self._manifest = manifest
 
     def add_documents(self, documents: Sequence[Document]) -> None:
-        raise RagError(f"the index at {self.path} cannot take documents one by one yet; "
-                       f"rebuild it with `rag index DOCS --index {self.path}`")
+        raise RagError(f"the index at {self.path} takes documents through a sync (it needs an encoder): put the "
+                       f"files in a folder and run `rag index DOCS --index {self.path}`, or `Index.sync`")
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
-        raise RagError(f"the index at {self.path} cannot drop documents one by one yet; "
-                       f"rebuild it with `rag index DOCS --index {self.path}`")
+        raise RagError(f"the index at {self.path} drops documents through a sync: delete the files and run "
+                       f"`rag index DOCS --index {self.path}`, or `Index.sync`")
