@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-file", metavar="FILE", help="require a login from this file: one USER:PASSWORD a line")
     p.add_argument("--no-auth", action="store_true",
                    help="serve beyond this machine without a login (anyone who can reach it can ask)")
+    p.add_argument("--read-only", action="store_true", help="hide the Add documents and Remove controls")
+    p.add_argument("--allow-uploads", action="store_true",
+                   help="let users add and remove documents when serving beyond this machine (off there by "
+                        "default; on for 127.0.0.1 unless --read-only)")
     return parser
 
 
