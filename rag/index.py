@@ -78,6 +78,9 @@ class Index:
             sources = [sources]
         config = _config(config, path, model)
         check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
+        own = Path(config.index_path) / "documents"  # added through the chat (storage.DOCUMENTS): kept indexed
+        if own.is_dir() and any(own.iterdir()) and not any(Path(s).resolve() == own.resolve() for s in sources):
+            sources = [*sources, own]
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
