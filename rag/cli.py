@@ -1,6 +1,6 @@
 """The `rag` command: a thin shell over the library. Errors the user can fix become one line and exit code 2.
 
-    rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX)
+    rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX), or sync it
     rag ask "QUESTION"                quote the answer with its citations, or say the documents do not answer
     rag eval seeds/questions.jsonl    score retrieval, answers, citations and abstention on a question set
     rag chat                          the browser chat (Gradio) on 127.0.0.1:7860

@@ -104,11 +104,19 @@ def test_kept_vectors_equal_those_a_full_build_makes(tmp_path, tiny_model):
         np.testing.assert_allclose(va, vb, atol=1e-5)
 
 
-def test_touching_a_file_is_not_a_change(tmp_path):
+def test_touching_a_file_is_not_a_change_and_unchanged_files_are_not_read(tmp_path, monkeypatch):
+    import rag.sync
+
     docs = write(tmp_path / "docs", FACTS)
     index = rag.Index.build([docs], path=tmp_path / "idx", model="none", show_progress=False)
+    read = []
+    real = rag.sync.read_document
+    monkeypatch.setattr(rag.sync, "read_document", lambda path: read.append(Path(path).name) or real(path))
     os.utime(docs / "bells.txt", ns=(1, 1))
     assert index.sync([docs]).summary() == "added 0, updated 0, removed 0, unchanged 3"
+    assert read == ["bells.txt"]  # only the file whose stat changed was read (and hashed)
+    assert index.sync([docs]).summary() == "added 0, updated 0, removed 0, unchanged 3"
+    assert read == ["bells.txt"]  # its new stat was recorded: not read again
     assert index.manifest.documents[index.manifest.documents.position(index.documents[0].doc_id)].mtime_ns
 
 
