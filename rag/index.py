@@ -64,7 +64,7 @@ class Index:
     @classmethod
     def build(cls, sources, path: str | Path | None = None, *, model: str | None = None,
               config: Config | None = None, show_progress: bool = True) -> Index:
-        """Read files and folders (.txt, .md), index them and save the index folder.
+        """Read files and folders (.txt, .md, .pdf, .html, .docx), index them and save the index folder.
 
         `model` names a sentence-transformers model or folder ("none" for BM25 only; by default the bundled
         all-MiniLM-L6-v2). A named model that cannot be loaded raises `ModelUnavailableError`; when the default
