@@ -4,13 +4,16 @@
 FAISS index, the `Manifest`) that a store saves. When the default model cannot be loaded, the index is built for
 BM25 alone with one warning that says how to turn semantic search on; a model the user named that cannot be
 loaded is an error. This module neither saves (see
-`local_store.py`) nor searches.
+`local_store.py`) nor searches. `update_index` makes the index of a sync: documents an opened store already
+holds keep their passages and vectors, and only new or changed documents are chunked and embedded.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from array import array
+from dataclasses import replace
 
 import numpy as np
 
@@ -64,6 +67,7 @@ def build_index(
                          "vectors= and model_name=, or neither")
     # Flat int64 arrays, not lists of tuples: at a million passages the tuples alone take gigabytes.
     doc_rows, passage_rows, sentence_rows, passage_texts = [], array("q"), array("q"), []
+    layouts: list[dict | None] = []
     for doc_index, document in enumerate(documents):
         sentences, passages = chunk(document.text, config.chunk_chars, config.chunk_overlap)
         base = len(sentence_rows) // 3
@@ -81,6 +85,7 @@ def build_index(
                 "passages": len(passages),
             }
         )
+        layouts.append(layout_entry(document))
     if not passage_texts:
         raise InputError("the documents hold no sentences to index; check that they contain text")
 
@@ -133,4 +138,124 @@ def build_index(
         lexical=lexical,
         dense=dense_index,
         sentence_vectors=sentence_vectors,
+        layouts=layouts,
     )
+
+
+def layout_entry(document: Document) -> dict | None:
+    """What `storage.LAYOUT` records for a document: its page starts and section headings, or None."""
+    if not document.pages and not document.sections:
+        return None
+    entry: dict = {}
+    if document.pages:
+        entry["pages"] = list(document.pages)
+    if document.sections:
+        entry["sections"] = [[int(o), str(t)] for o, t in document.sections]
+    return entry
+
+
+def _ranges(column: np.ndarray, doc_index: int) -> tuple[int, int]:
+    """Rows [first, last) of a table sorted by its document column that belong to document `doc_index`."""
+    first, last = np.searchsorted(column, [doc_index, doc_index + 1])
+    return int(first), int(last)
+
+
+def _stored_vectors(dense, ids: np.ndarray) -> np.ndarray:
+    """The stored passage vectors of `ids` (a flat index is read in place; an IVF index through its direct map)."""
+    if not len(ids):
+        return np.zeros((0, dense.d), dtype=np.float32)
+    if not hasattr(dense, "nlist") and len(ids) and int(ids[-1]) - int(ids[0]) + 1 == len(ids):
+        return dense.reconstruct_n(int(ids[0]), len(ids))
+    return np.vstack([dense.reconstruct_batch(np.ascontiguousarray(ids[i : i + 65_536], dtype=np.int64))
+                      for i in range(0, len(ids), 65_536)])
+
+
+def update_index(store, items: list, config: Config, encoder: Encoder | None,
+                 show_progress: bool = True) -> tuple[BuiltIndex, int]:
+    """A new `BuiltIndex` from an opened store and a plan, embedding only documents the store does not hold.
+
+    `items`, in the order the new index keeps them: `(doc_index, row)` keeps a document of `store` (its passages,
+    sentences and vectors are copied, its manifest row replaced by `row`), a `Document` is chunked and embedded
+    as `build_index` would. BM25 is rebuilt from the passage texts (bm25s cannot update an index in place; this
+    is tokenising, not embedding) and FAISS from the copied and new vectors. Returns the index and how many
+    passages were embedded.
+    """
+    old = store.manifest
+    with_vectors = store.has_vectors()
+    old_passages = np.asarray(store._passages)
+    old_sentences = np.asarray(store._sentences)
+    old_sentence_vectors = store._sentence_vectors
+    doc_rows, texts, layouts, passage_parts, sentence_parts = [], [], [], [], []
+    vector_parts, sentence_vector_parts, new_passage_texts, new_sentence_texts = [], [], [], []
+    passage_count = sentence_count = 0
+    for doc_index, item in enumerate(items):
+        if isinstance(item, Document):
+            text = item.text
+            sentences, passages = chunk(text, config.chunk_chars, config.chunk_overlap)
+            sentence_table = np.array([(doc_index, s, e) for s, e in sentences], dtype=np.int64).reshape(-1, 3)
+            passage_table = np.array([(doc_index, p.start, p.end, sentence_count + p.first_sentence,
+                                       sentence_count + p.last_sentence) for p in passages],
+                                     dtype=np.int64).reshape(-1, 5)
+            new_texts = [text[p.start : p.end] for p in passages]
+            if with_vectors:
+                vector_parts.append(("new", len(new_passage_texts), len(new_texts)))
+                sentence_vector_parts.append(("new", len(new_sentence_texts), len(sentences)))
+            new_passage_texts.extend(new_texts)
+            new_sentence_texts.extend(text[s:e] for s, e in sentences)
+            row = {"doc_id": item.doc_id, "source": item.source, "sha256": content_hash(text), "chars": len(text),
+                   "passages": len(passages)}
+            layout = layout_entry(item)
+        else:
+            old_index, row = item
+            text = store.text(old_index)
+            p0, p1 = _ranges(old_passages[:, 0], old_index)
+            s0, s1 = _ranges(old_sentences[:, 0], old_index)
+            passage_table = old_passages[p0:p1].copy()
+            passage_table[:, 0] = doc_index
+            passage_table[:, 3:5] += sentence_count - s0
+            sentence_table = old_sentences[s0:s1].copy()
+            sentence_table[:, 0] = doc_index
+            if with_vectors:
+                vector_parts.append(("old", p0, p1 - p0))
+                sentence_vector_parts.append(("old", s0, s1 - s0))
+            pages, sections = store.document_layout(old_index)
+            layout = layout_entry(Document(row["doc_id"], row["source"], "", pages, sections))
+        doc_rows.append(row)
+        texts.append(text)
+        layouts.append(layout)
+        passage_parts.append(passage_table)
+        sentence_parts.append(sentence_table)
+        passage_count += len(passage_table)
+        sentence_count += len(sentence_table)
+    if not passage_count:
+        raise InputError("the documents hold no sentences to index; check that they contain text")
+    passage_rows = np.concatenate(passage_parts)
+    sentence_rows = np.concatenate(sentence_parts)
+
+    dense_index = sentence_vectors = None
+    if with_vectors:
+        if new_passage_texts and encoder is None:
+            raise ModelUnavailableError(f"the index has vectors from {old.describe_model()}, which cannot be "
+                                        f"loaded to embed the new documents; install it or rebuild with --model none")
+        new_vectors = encoder.encode_passages(new_passage_texts, show_progress=show_progress) \
+            if new_passage_texts else None
+        new_sentence_vectors = encoder.encode_sentences(new_sentence_texts).astype(np.float16) \
+            if new_sentence_texts else None
+        vectors = np.concatenate([
+            _stored_vectors(store._dense, np.arange(start, start + n)) if kind == "old" else new_vectors[start:start + n]
+            for kind, start, n in vector_parts]).astype(np.float32, copy=False)
+        if old_sentence_vectors is not None and sentence_vector_parts:
+            sentence_vectors = np.concatenate([
+                np.asarray(old_sentence_vectors[start:start + n]) if kind == "old"
+                else new_sentence_vectors[start:start + n] for kind, start, n in sentence_vector_parts])
+        from .dense import build_index as build_dense
+
+        dense_index = build_dense(vectors, show_progress=show_progress)
+    passage_texts = [texts[d][s:e] for d, s, e in passage_rows[:, :3]]
+    lexical = LexicalIndex.build(passage_texts, show_progress=show_progress)
+    manifest = replace(old, documents=DocumentTable(doc_rows), passages=passage_count, sentences=sentence_count,
+                       dense_index=_describe_dense(dense_index), package_version=__version__, files=None,
+                       created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    built = BuiltIndex(manifest=manifest, texts=texts, passage_rows=passage_rows, sentence_rows=sentence_rows,
+                       lexical=lexical, dense=dense_index, sentence_vectors=sentence_vectors, layouts=layouts)
+    return built, len(new_passage_texts) if with_vectors else 0

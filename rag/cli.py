@@ -1,6 +1,6 @@
 """The `rag` command: a thin shell over the library. Errors the user can fix become one line and exit code 2.
 
-    rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX)
+    rag index seeds/                  build the index (default folder .rag-index, or --index / RAG_INDEX), or sync it
     rag ask "QUESTION"                quote the answer with its citations, or say the documents do not answer
     rag eval seeds/questions.jsonl    score retrieval, answers, citations and abstention on a question set
     rag chat                          the browser chat (Gradio) on 127.0.0.1:7860
@@ -48,12 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--model", help="sentence-transformers model name or folder; 'none' for BM25 only "
                                        f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
 
-    p = sub.add_parser("index", help="build an index from files and folders (.txt, .md)")
+    p = sub.add_parser("index", help="build or sync an index from files and folders (.txt, .md, .pdf, .html, .docx)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     common(p)
     p.add_argument("--chunk-chars", type=int, help="largest passage in characters (default 700)")
     p.add_argument("--overlap", type=int, help="sentences shared by consecutive passages (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build from scratch even when the index exists (by default an existing index with the "
+                        "same model and chunking is synced: only new and changed files are read and embedded)")
 
     p = sub.add_parser("ask", help="answer a question with quoted, cited text")
     p.add_argument("question")
@@ -87,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-file", metavar="FILE", help="require a login from this file: one USER:PASSWORD a line")
     p.add_argument("--no-auth", action="store_true",
                    help="serve beyond this machine without a login (anyone who can reach it can ask)")
+    p.add_argument("--read-only", action="store_true", help="hide the Add documents and Remove controls")
+    p.add_argument("--allow-uploads", action="store_true",
+                   help="let users add and remove documents when serving beyond this machine (off there by "
+                        "default; on for 127.0.0.1 unless --read-only)")
     return parser
 
 
@@ -108,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO if args.verbose else logging.WARNING)
-    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "httpx", "urllib3"):
+    for noisy in ("sentence_transformers", "transformers", "huggingface_hub", "bm25s", "httpx", "urllib3", "pypdf"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     from .errors import RagError
 
@@ -153,13 +160,47 @@ def open_index(args, show_progress: bool = True):
                          show_progress=show_progress, notify=lambda line: print(line, file=sys.stderr))
 
 
+def _syncable(config):
+    """The index at the configured folder when a sync can update it (it opens, and was built with the model and
+    chunking asked for), else None: a full build is then needed."""
+    from .errors import RagError
+    from .index import Index
+
+    if not (config.index_path / "manifest.json").exists():
+        return None
+    try:
+        index = Index.load(config=config)
+    except RagError as exc:
+        print(f"note: rebuilding the index at {config.index_path} ({str(exc).split(';')[0]})", file=sys.stderr)
+        return None
+    manifest = index.manifest
+    if config.model_explicit and config.model is None and manifest.model is not None:
+        print(f"note: rebuilding the index at {config.index_path} for BM25 only (--model none)", file=sys.stderr)
+        return None
+    if (manifest.max_chars, manifest.overlap_sentences) != (config.chunk_chars, config.chunk_overlap):
+        print(f"note: rebuilding the index at {config.index_path}: its chunking differs from the one asked for",
+              file=sys.stderr)
+        return None
+    return index
+
+
 def _cmd_index(args) -> int:
     from .index import Index
 
     config = _config(args)
+    from .cli_format import plural
+
+    index = None if args.rebuild else _syncable(config)
+    if index is not None:
+        from .storage import check_target
+
+        check_target(config.index_path, args.paths)
+        report = index.sync(args.paths, show_progress=not args.no_progress)
+        print(f"Synced {index.path}: {report.summary()}; {plural(report.documents, 'document')}, "
+              f"{plural(report.passages, 'passage')} (model: {index.manifest.describe_model()}).")
+        return 0
     index = Index.build(args.paths, config=config, show_progress=not args.no_progress)
     manifest = index.manifest
-    from .cli_format import plural
 
     print(f"Indexed {plural(manifest.document_count, 'document')} into {plural(manifest.passages, 'passage')} at {index.path} "
           f"(model: {manifest.describe_model()}).")

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from .evaluation import Calibration, EvaluationReport
 
 
+def citation_place(citation) -> str:
+    """Where a citation sits for a person: "page 3" (PDF), "§ Installation" (a heading), both, or ""."""
+    parts = []
+    if getattr(citation, "page", None):
+        parts.append(f"page {citation.page}")
+    if getattr(citation, "section", None):
+        parts.append(f"§ {citation.section}")
+    return ", ".join(parts)
+
+
 def source_notes(answer, update_command: str) -> list[str]:
     """What the user must know about the answer's files: changed since indexing, or gone."""
     notes = [f"{source} changed since it was indexed; run `{update_command}` to update."
@@ -57,7 +67,9 @@ def format_answer(answer, threshold: float, update_command: str = "rag index DOC
     lines.append(f"  “{answer.text}” [1]")
     lines.append("Citations:")
     for n, citation in enumerate(answer.citations, start=1):
-        lines.append(f"  [{n}] {citation.source}, characters {citation.start}-{citation.end}")
+        place = citation_place(citation)
+        lines.append(f"  [{n}] {citation.source}, {place + ', ' if place else ''}"
+                     f"characters {citation.start}-{citation.end}")
     lines.extend(f"Note: {note}" for note in source_notes(answer, update_command))
     return "\n".join(lines)
 

@@ -1,8 +1,10 @@
-"""Read documents from files and folders: UTF-8 .txt and .md, decoded exactly as stored.
+"""Read documents from files and folders: UTF-8 .txt and .md decoded exactly as stored; PDF, HTML and DOCX
+through `extractors` (their extracted text is what is indexed and what offsets index).
 
-Offsets everywhere else index the decoded text, so nothing here normalises whitespace, line endings or
-unicode. Files that are binary or not UTF-8 are skipped with a warning that names them. This module does not
-split or index anything.
+Offsets everywhere else index the document text, so nothing here normalises whitespace, line endings or
+unicode. Files that are binary, not UTF-8, corrupt, password-protected or scanned without a text layer are
+skipped with a warning that names them and says what to do; the rest is read. This module does not split or
+index anything.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import InputError
+from .extractors import EXTRACTED_SUFFIXES, Unreadable, extract, markdown_sections
 from .types import Document
 
 logger = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+SUFFIXES = TEXT_SUFFIXES + EXTRACTED_SUFFIXES
 
 
 def content_hash(text: str) -> str:
@@ -45,6 +50,33 @@ def read_text(path: Path) -> str | None:
     except UnicodeDecodeError as exc:
         logger.warning("skipped %s: not valid UTF-8 (byte %d); convert it to UTF-8 to index it", path, exc.start)
         return None
+
+
+def read_document(path: Path) -> Document | None:
+    """The document a file holds (its id from its text), or None with a warning naming the file and the fix."""
+    path = Path(path)
+    pages: tuple = ()
+    sections: tuple = ()
+    if path.suffix.lower() in EXTRACTED_SUFFIXES:
+        try:
+            extracted = extract(path)
+        except Unreadable as exc:
+            logger.warning("skipped %s: %s", path, exc)
+            return None
+        except OSError as exc:
+            logger.warning("skipped %s: cannot read it (%s)", path, exc.strerror or exc)
+            return None
+        text, pages, sections = extracted.text, extracted.pages, extracted.sections
+    else:
+        text = read_text(path)
+        if text is None:
+            return None
+        if path.suffix.lower() in MARKDOWN_SUFFIXES:
+            sections = markdown_sections(text)
+    if not text.strip():
+        logger.warning("skipped %s: it is empty", path)
+        return None
+    return Document(doc_id=doc_id_for(text), source=str(path), text=text, pages=pages, sections=sections)
 
 
 def find_files(sources: Iterable[str | Path]) -> list[Path]:
@@ -93,21 +125,17 @@ def load_documents(sources: Iterable[str | Path], show_progress: bool = False) -
 
         iterator = tqdm(files, desc="Reading", unit="file")
     for path in iterator:
-        text = read_text(path)
-        if text is None:
+        document = read_document(path)
+        if document is None:
             continue
-        if not text.strip():
-            logger.warning("skipped %s: it is empty", path)
-            continue
-        doc_id = doc_id_for(text)
-        if doc_id in seen:
+        if document.doc_id in seen:
             logger.warning("skipped %s: same content as a file already read", path)
             continue
-        seen.add(doc_id)
-        documents.append(Document(doc_id=doc_id, source=str(path), text=text))
+        seen.add(document.doc_id)
+        documents.append(document)
     if not documents:
         names = ", ".join(str(s) for s in sources)
         raise InputError(
-            f"no readable documents in {names}; add UTF-8 {'/'.join(SUFFIXES)} files and run again"
+            f"no readable documents in {names}; add {'/'.join(SUFFIXES)} files (text in UTF-8) and run again"
         )
     return documents

@@ -54,6 +54,7 @@ class Index:
         self.store = store
         self.path = store.path
         self.config = config
+        self.encoder = encoder
         self.retriever = Retriever(store, encoder, config)
         self.reader = Reader(store, encoder)
         self.sources = SourceFiles(store.manifest)
@@ -63,7 +64,7 @@ class Index:
     @classmethod
     def build(cls, sources, path: str | Path | None = None, *, model: str | None = None,
               config: Config | None = None, show_progress: bool = True) -> Index:
-        """Read files and folders (.txt, .md), index them and save the index folder.
+        """Read files and folders (.txt, .md, .pdf, .html, .docx), index them and save the index folder.
 
         `model` names a sentence-transformers model or folder ("none" for BM25 only; by default the bundled
         all-MiniLM-L6-v2). A named model that cannot be loaded raises `ModelUnavailableError`; when the default
@@ -78,6 +79,9 @@ class Index:
         config = _config(config, path, model)
         if not is_milvus(config.index_path):
             check_target(config.index_path, sources)  # before reading anything: a refusal must be quick
+            own = Path(config.index_path) / "documents"  # added through the chat (storage.DOCUMENTS): kept indexed
+            if own.is_dir() and any(own.iterdir()) and not any(Path(s).resolve() == own.resolve() for s in sources):
+                sources = [*sources, own]
         documents = load_documents(sources, show_progress=show_progress)
         return cls.from_documents(documents, config=config, show_progress=show_progress)
 
@@ -129,6 +133,19 @@ class Index:
                 manifest.check_weights(config.index_path, weights)
         return cls(store, replace(config, model=manifest.model_name), encoder)
 
+    def sync(self, paths=None, *, show_progress: bool = False):
+        """Bring the index up to date with the files under `paths`: new files added, changed ones re-read,
+        vanished ones removed, unchanged ones neither read nor embedded (see `rag.sync`). `paths=None` syncs the
+        index's own `documents/` folder only. Returns a `SyncReport`; this handle then serves the new index."""
+        from .sync import sync_index
+
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        report = sync_index(self, paths, show_progress=show_progress)
+        fresh = Index.load(self.path, config=replace(self.config, model_explicit=False))
+        self.__init__(fresh.store, fresh.config, fresh.encoder or self.encoder)
+        return report
+
     # ----------------------------------------------------------------- what it holds
     @property
     def manifest(self) -> Manifest:
@@ -156,6 +173,17 @@ class Index:
     def update_command(self) -> str:
         """The command that re-indexes these documents into this folder."""
         return self.manifest.rebuild_command(self.path)
+
+    def place(self, doc_index: int, offset: int) -> tuple[int | None, str | None]:
+        """The 1-based PDF page and the section heading character `offset` of a document sits in (None when the
+        document has no pages or headings, or the store records none)."""
+        from .extractors import page_at, section_at
+
+        layout = getattr(self.store, "document_layout", None)
+        if layout is None:
+            return None, None
+        pages, sections = layout(doc_index)
+        return page_at(pages, offset), section_at(sections, offset)
 
     def passage_sentences(self, passage_id: int) -> list[tuple[int, int]]:
         """Character spans of the sentences of a passage, in its document."""
@@ -219,9 +247,10 @@ class Index:
         if not verdict.accepted:
             return Answer(question, None, verdict.confidence, [], hits, mode)
         document = self.store.document(verdict.doc_index)
+        page, section = self.place(verdict.doc_index, verdict.start)
         citation = Citation(source=document.source, doc_id=document.doc_id, start=verdict.start, end=verdict.end,
                             quote=self.store.text(verdict.doc_index)[verdict.start : verdict.end],
-                            passage_id=verdict.reading.candidate.passage_id)
+                            passage_id=verdict.reading.candidate.passage_id, page=page, section=section)
         check = self._verifier.check(citation, verdict.doc_index)
         stale = (document.source,) if check.state == CHANGED else ()
         if not check.ok:

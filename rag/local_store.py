@@ -33,6 +33,7 @@ class BuiltIndex:
     lexical: LexicalIndex
     dense: object | None  # a FAISS index, or None without a model
     sentence_vectors: np.ndarray | None = None  # float16 (sentences, dimension), embedded like passages
+    layouts: list[dict | None] | None = None  # per document: PDF page starts, section headings (storage.LAYOUT)
 
 
 class LocalStore:
@@ -55,6 +56,8 @@ class LocalStore:
             raise storage.damaged(self.path, manifest, f"dense.faiss: {dense_index.ntotal} vectors for "
                                                        f"{manifest.passages} passages")
         self._dense = dense_index
+        self._layouts: list | None = None
+        self._layouts_read = False
         self._sentence_vectors = None
         if (self.path / storage.SENTENCE_VECTORS).exists():
             self._sentence_vectors = storage.load_table(self.path, storage.SENTENCE_VECTORS)
@@ -90,6 +93,8 @@ class LocalStore:
             built.lexical.save(folder)
             if built.sentence_vectors is not None:
                 np.save(folder / storage.SENTENCE_VECTORS, built.sentence_vectors, allow_pickle=False)
+            if built.layouts is not None:
+                storage.write_layout(folder, built.layouts)
             if built.dense is not None:
                 from .dense import save_index
 
@@ -111,6 +116,18 @@ class LocalStore:
 
     def text(self, doc_index: int) -> str:
         return self._texts[doc_index]
+
+    def document_layout(self, doc_index: int) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
+        """The document's PDF page starts and (offset, title) section headings; empty for plain text and for
+        indexes written before layouts were recorded."""
+        if not self._layouts_read:
+            self._layouts = storage.read_layout(self.path, self._manifest.document_count)
+            self._layouts_read = True
+        entry = self._layouts[doc_index] if self._layouts else None
+        if not entry:
+            return (), ()
+        return (tuple(entry.get("pages") or ()),
+                tuple((int(o), str(t)) for o, t in entry.get("sections") or ()))
 
     def passage_count(self) -> int:
         return len(self._passages)
@@ -156,9 +173,9 @@ class LocalStore:
         self._manifest = manifest
 
     def add_documents(self, documents: Sequence[Document]) -> None:
-        raise RagError(f"the index at {self.path} cannot take documents one by one yet; "
-                       f"rebuild it with `rag index DOCS --index {self.path}`")
+        raise RagError(f"the index at {self.path} takes documents through a sync (it needs an encoder): put the "
+                       f"files in a folder and run `rag index DOCS --index {self.path}`, or `Index.sync`")
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
-        raise RagError(f"the index at {self.path} cannot drop documents one by one yet; "
-                       f"rebuild it with `rag index DOCS --index {self.path}`")
+        raise RagError(f"the index at {self.path} drops documents through a sync: delete the files and run "
+                       f"`rag index DOCS --index {self.path}`, or `Index.sync`")

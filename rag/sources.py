@@ -1,7 +1,8 @@
 """Whether each indexed document's file still holds what was indexed: current, changed, missing, or not a file.
 
 A stat that matches the size and modification time recorded at indexing means current; otherwise the file is
-read and its sha256 compared with the manifest's, so touching a file without changing it is not a change. Files
+read and its sha256 compared with the manifest's, so touching a file without changing it is not a change. PDF,
+HTML and DOCX files are extracted again (`extractors`), and it is their extracted text that is hashed and cited. Files
 read for that are kept in a cache bounded by bytes (least recently used first out), which the citation checks
 share. This module neither decides what to cite nor prints.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .documents import SUFFIXES, content_hash
+from .extractors import EXTRACTED_SUFFIXES, Unreadable, extract
 from .manifest import DocumentRecord, Manifest
 
 CURRENT, CHANGED, MISSING, NOT_A_FILE = "current", "changed", "missing", "not a file"
@@ -79,9 +81,12 @@ class SourceFiles:
                 self._texts.move_to_end(doc_index)
                 return cached[1]
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError):
+            if path.suffix.lower() in EXTRACTED_SUFFIXES:
+                text = extract(path).text
+            else:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+        except (OSError, UnicodeDecodeError, Unreadable):
             return None
         with self._lock:
             old = self._texts.pop(doc_index, None)

@@ -6,6 +6,8 @@ Layout (all safe formats, nothing pickled):
   texts.bin, text_offsets.npy   every document's UTF-8 text back to back, and where each starts (bytes)
   passages.npy              int64 rows: document, start, end, first sentence, last sentence (exclusive)
   sentences.npy             int64 rows: document, start, end (characters of that document)
+  layout.json               per document (aligned with the manifest's rows): PDF page starts and section headings
+                            as character offsets, null where a document has neither; absent in older indexes
   sentence_vectors.npy      float16 unit vectors of the sentences, for the reader (absent without a model)
   bm25/, document_frequency.npy   the bm25s index (see lexical.py)
   dense.faiss               FAISS's own format (see dense.py), absent without a model
@@ -37,9 +39,13 @@ TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+LAYOUT = "layout.json"
+# Documents added through the chat live in the index folder itself; every save carries them over (hard links,
+# so a save killed midway leaves them where they were). They are not index files: the manifest does not list them.
+DOCUMENTS = "documents"
 # What an index folder may hold (a damaged index holds only these, so it may be rebuilt in place).
 INDEX_FILES = frozenset({MANIFEST, MANIFEST + ".tmp", TEXTS, TEXT_OFFSETS, PASSAGES, SENTENCES, "bm25",
-                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS})
+                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS, LAYOUT, DOCUMENTS})
 
 
 def _holds_rag_manifest(folder: Path) -> bool:
@@ -70,7 +76,7 @@ def check_target(path: Path, sources=()) -> None:
         if source_path.is_dir() and (resolved == source_path or resolved.is_relative_to(source_path)):
             raise InputError(f"the index folder {path} is inside the documents being indexed ({source}); "
                              f"{fix}, outside {source}")
-        if source_path.is_relative_to(resolved):
+        if source_path.is_relative_to(resolved) and not source_path.is_relative_to(resolved / DOCUMENTS):
             raise InputError(f"the documents {source} are inside the index folder {path}, which a build "
                              f"replaces; {fix}")
 
@@ -103,6 +109,7 @@ def write_atomically(path: Path, write) -> None:
     staging.mkdir()
     try:
         write(staging)
+        _carry_documents(path, staging)
         _fsync_tree(staging)
         retired = path.parent / f".{path.name}.old-{tag}"
         if path.exists():
@@ -113,6 +120,21 @@ def write_atomically(path: Path, write) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _carry_documents(path: Path, staging: Path) -> None:
+    """Give the new folder the old one's `documents/` (hard links: no copy, and the originals stay until the swap)."""
+    source = path / DOCUMENTS
+    if not source.is_dir():
+        return
+    for folder, _, names in os.walk(source):
+        target = staging / DOCUMENTS / Path(folder).relative_to(source)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            try:
+                os.link(Path(folder) / name, target / name)
+            except OSError:  # another file system or no hard links: copy
+                shutil.copy2(Path(folder) / name, target / name)
 
 
 # Files this size or smaller get a sha256 in the manifest; larger ones only their size (hashing gigabytes of
@@ -198,7 +220,7 @@ def describe_files(folder: Path) -> dict:
     files = {}
     for file in sorted(folder.rglob("*")):
         name = file.relative_to(folder).as_posix()
-        if not file.is_file() or name == MANIFEST:
+        if not file.is_file() or name == MANIFEST or name.startswith(DOCUMENTS + "/"):
             continue
         size = file.stat().st_size
         record = {"bytes": size}
@@ -304,6 +326,26 @@ class TextStore:
                 self._cache.clear()
             self._cache[doc_index] = text
         return text
+
+
+def write_layout(folder: Path, layouts: list[dict | None]) -> None:
+    """Each document's {"pages": [...], "sections": [[offset, title], ...]} or None; nothing when all are None."""
+    if any(layouts):
+        (folder / LAYOUT).write_text(json.dumps(layouts, ensure_ascii=False, separators=(",", ":")),
+                                     encoding="utf-8")
+
+
+def read_layout(folder: Path, documents: int) -> list[dict | None] | None:
+    """The layout table, or None for an index without one; raises IndexCorruptError when it does not fit."""
+    try:
+        data = json.loads((folder / LAYOUT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"{folder / LAYOUT} is damaged ({exc}); {rebuild_hint(folder)}") from None
+    if not isinstance(data, list) or len(data) != documents:
+        raise IndexCorruptError(f"{folder / LAYOUT} does not list one entry per document; {rebuild_hint(folder)}")
+    return data
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

@@ -11,11 +11,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
-    """A source file's text exactly as decoded from UTF-8. Offsets elsewhere index into `text`."""
+    """A source file's text: exactly as decoded from UTF-8 (.txt, .md), or as extracted (PDF, HTML, DOCX; see
+    `rag.extractors`). Offsets elsewhere index into `text`."""
 
     doc_id: str
     source: str
     text: str
+    # For PDF: where each page starts in `text` (1-based page n starts at pages[n-1]). For Markdown, HTML and
+    # DOCX: (offset, title) of each heading. Empty when the format has none.
+    pages: tuple[int, ...] = ()
+    sections: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class Citation:
     end: int
     quote: str
     passage_id: int
+    page: int | None = None  # 1-based PDF page of `start`, None for other formats
+    section: str | None = None  # the heading `start` sits under (Markdown, HTML, DOCX), None without one
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,17 @@
     launch(build_app(Index.load(".rag-index")), port=7860)
 
 The index is loaded once and shared read-only by every session; each browser keeps its own conversation in
-session state, so nothing here is global. Questions are answered by `Index.answer`, follow-ups rewritten by
+session state, so nothing here is global. With uploads on (`build_app(..., uploads=UploadLimits())`), an "Add
+documents" panel copies files into the index's own `documents/` folder and syncs it (`rag.uploads`, limits
+checked on the server), then swaps in the reloaded index for the next question; questions already running
+finish on the index they started with. Uploads and removals run one at a time. Questions are answered by `Index.answer`, follow-ups rewritten by
 `rag.followup`, and the HTML is built by `ui.render`: this module holds no retrieval logic.
 Gradio is imported inside the functions, so importing `ui.app` (for `rag chat --help`) stays cheap.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +30,7 @@ MAX_K = 20
 # Requests answered at the same time. Answering is CPU work that releases the GIL in numpy/faiss/torch, and
 # the index is read-only, so sessions need not wait for each other (Gradio's own default is one at a time).
 CONCURRENCY = 16
-# The chat takes no uploads; Gradio's upload route is still there, so cap what it accepts.
+# Without uploads Gradio's upload route is still there, so cap what it accepts; with uploads, the per-file limit.
 MAX_FILE_SIZE = "1mb"
 EXAMPLES = 3
 QUESTION_SET = "questions.jsonl"  # a question set shipped beside the documents gives the example questions
@@ -98,14 +102,30 @@ def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) ->
                 render_answer(number, question, searched_for, answer, index.document_text, index.update_command()))
 
 
-def build_app(index, examples: list[str] | None = None):
-    """The chat as a `gr.Blocks` over `index` (not launched). `examples` default to `example_questions`."""
+def header_html(index, changed_note: str | None = None) -> str:
+    manifest = index.manifest
+    return ("<h2 style='margin:0'>Ask your documents</h2>"
+            f"<p style='opacity:.7;margin:.2rem 0 0' id='rag-counts'>{esc(plural(manifest.document_count, 'document'))}, "
+            f"{esc(plural(manifest.passages, 'passage'))} in "
+            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
+            f"semantic model: {esc(manifest.describe_model())}"
+            f"{' (bundled, Apache-2.0)' if manifest.model_name == DEFAULT_MODEL else ''}</p>"
+            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else ""))
+
+
+def build_app(index, examples: list[str] | None = None, uploads=None):
+    """The chat as a `gr.Blocks` over `index` (not launched). `examples` default to `example_questions`.
+    `uploads`: a `rag.uploads.UploadLimits` to show the "Add documents" panel under those limits (None: hidden,
+    and the server takes no documents)."""
+    import threading
+
     import gradio as gr
 
+    current = {"index": index}  # replaced, never mutated, after an upload or removal
+    changing = threading.Lock()
     unavailable = index.unavailable_modes()
     available = [m for m in ("lexical", "dense", "hybrid") if m not in unavailable]
     examples = example_questions(index) if examples is None else examples
-    manifest = index.manifest
     changed_note = sources_changed_note(index)
 
     def ask(question, k, mode, turns):
@@ -119,7 +139,7 @@ def build_app(index, examples: list[str] | None = None):
             gr.Warning(f"The question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
                        f"Shorten it and ask again.")
             return render_conversation(turns), turns, question
-        turns.append(answer_turn(index, question, k, mode, turns))
+        turns.append(answer_turn(current["index"], question, k, mode, turns))
         return render_conversation(turns), turns, ""
 
     def clear():
@@ -127,15 +147,7 @@ def build_app(index, examples: list[str] | None = None):
 
     # analytics_enabled=False: no telemetry or version check leaves the machine, whatever the environment says.
     with gr.Blocks(title="rag chat", analytics_enabled=False) as demo:
-        gr.HTML(
-            "<h2 style='margin:0'>Ask your documents</h2>"
-            f"<p style='opacity:.7;margin:.2rem 0 0'>{esc(plural(manifest.document_count, 'document'))}, "
-            f"{esc(plural(manifest.passages, 'passage'))} in "
-            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
-            f"semantic model: {esc(manifest.describe_model())}"
-            f"{' (bundled, Apache-2.0)' if manifest.model_name == DEFAULT_MODEL else ''}</p>"
-            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else "")
-        )
+        header = gr.HTML(header_html(index, changed_note))
         turns = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
@@ -160,6 +172,9 @@ def build_app(index, examples: list[str] | None = None):
                     gr.Radio(list(unavailable), value=None, interactive=False, label="Unavailable modes",
                              info=" ".join(reasons), elem_id="rag-unavailable-modes")
 
+            if uploads is not None:
+                upload_panel(gr, current, changing, uploads, header)
+
         inputs = [question, k, mode, turns]
         outputs = [conversation, turns, question]
         send.click(ask, inputs, outputs, api_name="ask", concurrency_limit=CONCURRENCY)
@@ -168,8 +183,78 @@ def build_app(index, examples: list[str] | None = None):
     return demo
 
 
+def upload_panel(gr, current: dict, changing, limits, header) -> None:
+    """The "Add documents" and "Remove a document" controls (inside the settings column)."""
+    from rag.errors import RagError as Error
+    from rag.index import Index
+    from rag.uploads import UPLOAD_SUFFIXES, add_files, remove_file, uploaded_documents
+
+    def reload():
+        old = current["index"]
+        current["index"] = Index.load(old.path, config=old.config)
+        return current["index"]
+
+    def choices():
+        return [name for name, _ in uploaded_documents(current["index"])]
+
+    def add(files, progress=gr.Progress()):
+        # Gradio keeps an upload's original name as the last part of its temporary path.
+        paths = [getattr(f, "name", f) for f in (files or [])]
+        pairs = [(path, os.path.basename(path)) for path in paths]
+        if not pairs:
+            return "Choose files to add first.", gr.update(), gr.update(), None
+        if not changing.acquire(blocking=False):
+            return "Another upload is being indexed; try again when it is done.", gr.update(), gr.update(), files
+        try:
+            progress(0.1, desc=f"Checking {plural(len(pairs), 'file')}")
+            progress(0.3, desc="Reading and indexing")
+            written, report = add_files(current["index"], pairs, limits)
+            progress(0.9, desc="Loading the updated index")
+            index = reload()
+        except Error as exc:
+            return f"Not added: {exc}", gr.update(), gr.update(), None
+        finally:
+            changing.release()
+        skipped = len(written) - report.added - report.updated
+        note = (f" {plural(skipped, 'file')} could not be read or repeated a document already indexed "
+                f"(see the server log)." if skipped > 0 else "")
+        return (f"Added {', '.join(written)}: {report.summary()}. The index now holds "
+                f"{plural(index.manifest.document_count, 'document')}.{note}",
+                header_html(index), gr.update(choices=choices(), value=None), None)
+
+    def remove(name, confirmed):
+        if not name:
+            return "Choose a document to remove.", gr.update(), gr.update(), False
+        if not confirmed:
+            return f"Tick the box to confirm removing {name}.", gr.update(), gr.update(), False
+        with changing:
+            try:
+                report = remove_file(current["index"], name)
+                index = reload()
+            except Error as exc:
+                return f"Not removed: {exc}", gr.update(), gr.update(), False
+        return (f"Removed {name} ({report.summary()}). The index now holds "
+                f"{plural(index.manifest.document_count, 'document')}.",
+                header_html(index), gr.update(choices=choices(), value=None), False)
+
+    gr.Markdown("### Add documents")
+    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="Documents",
+                    elem_id="rag-upload-files")
+    gr.Markdown(f"Accepted: {limits.describe()}. Files are kept in the index's own documents folder.",
+                elem_id="rag-upload-limits")
+    add_button = gr.Button("Add documents", variant="secondary", elem_id="rag-upload")
+    status = gr.Markdown(elem_id="rag-upload-status")
+    gr.Markdown("### Remove a document")
+    picked = gr.Dropdown(choices(), value=None, label="Added documents", elem_id="rag-remove-choice")
+    confirm = gr.Checkbox(False, label="Yes, remove it and its passages from the index", elem_id="rag-remove-confirm")
+    remove_button = gr.Button("Remove", variant="stop", size="sm", elem_id="rag-remove")
+    add_button.click(add, [files], [status, header, picked, files], api_name="add_documents", concurrency_limit=1)
+    remove_button.click(remove, [picked, confirm], [status, header, picked, confirm], api_name="remove_document",
+                        concurrency_limit=1)
+
+
 def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False,
-           quiet: bool = False, auth: list[tuple[str, str]] | None = None):
+           quiet: bool = False, auth: list[tuple[str, str]] | None = None, max_file_size=None):
     """Start serving `demo`; blocks unless `prevent_thread_lock`. Returns what `Blocks.launch` returns.
 
     `auth`: the (user, password) pairs Gradio's login accepts; None serves without a login."""
@@ -179,7 +264,7 @@ def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
     try:
         return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
                            quiet=quiet, css=CSS, js=SCROLL_JS, theme=gr.themes.Soft(), footer_links=["api"],
-                           auth=auth or None, max_file_size=MAX_FILE_SIZE)
+                           auth=auth or None, max_file_size=max_file_size or MAX_FILE_SIZE)
     except OSError as exc:  # Gradio says "Cannot find empty port"; say which flag fixes it
         raise RagError(f"port {port} is in use on {host}; pass --port N with a free port") from exc
 
@@ -279,7 +364,16 @@ def run_cli(args) -> int:
     index = open_or_build_index(args.index, args.model, args.docs)
     warn_if_sources_changed(index)
     urls = " or ".join(reachable_urls(args.host, args.port))
+    limits = None
+    if not getattr(args, "read_only", False) and (not public or getattr(args, "allow_uploads", False)):
+        from rag.uploads import UploadLimits
+
+        limits = UploadLimits()
     print(f"Chat on {urls}" + (" (and a public share link)" if args.share else "")
-          + (f"; login required ({plural(len(logins), 'user')})" if logins else ""), file=sys.stderr)
-    launch(build_app(index), host=args.host, port=args.port, share=args.share, auth=logins)
+          + (f"; login required ({plural(len(logins), 'user')})" if logins else "")
+          + ("; uploads on" if limits else "; uploads off" + (" (pass --allow-uploads to turn them on)"
+                                                               if public and not args.read_only else "")),
+          file=sys.stderr)
+    launch(build_app(index, uploads=limits), host=args.host, port=args.port, share=args.share, auth=logins,
+           max_file_size=limits.max_file_bytes if limits else None)
     return 0

@@ -56,6 +56,14 @@ def _file_name(source: str) -> str:
     return os.path.basename(source) or source
 
 
+def _place(citation) -> str:
+    """", page 3" / ", § Installation" after the file name (empty for plain text)."""
+    from rag.cli_format import citation_place
+
+    place = citation_place(citation)
+    return f", <span class='rag-place'>{esc(place)}</span>" if place else ""
+
+
 def _scores_table(hits) -> str:
     """Why these passages: each retriever's score, so a reader can see what ranked a passage where."""
     rows = []
@@ -113,8 +121,8 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
             start, end = (hit.start, hit.end) if hit else (citation.start, citation.end)
             passage = _highlighted(text[start:end], start, citation.start, citation.end)
             parts.append(f"<li id='rag-src-{number}-{n}' class='rag-source'>"
-                         f"<span class='rag-num'>[{n}]</span> <span class='rag-file'>{esc(_file_name(citation.source))}</span> "
-                         f"<span class='rag-loc'>{esc(location(text, citation.start, citation.end))}</span>"
+                         f"<span class='rag-num'>[{n}]</span> <span class='rag-file'>{esc(_file_name(citation.source))}</span>"
+                         f"{_place(citation)} <span class='rag-loc'>{esc(location(text, citation.start, citation.end))}</span>"
                          f"<blockquote class='rag-passage'>{passage}</blockquote></li>")
         parts.append("</ol>")
     for source in answer.stale_sources:
