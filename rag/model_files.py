@@ -18,13 +18,13 @@ This module loads no model and imports nothing heavy; see `encoding.py` and `onn
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
 import tempfile
 from pathlib import Path
 
+from .documents import file_sha256
 from .errors import ModelUnavailableError
 
 BUNDLED_NAME = "all-MiniLM-L6-v2"
@@ -76,14 +76,6 @@ def bundled_model_folder() -> Path:
     )
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     """Write bytes to `path` through a temporary sibling and a rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +115,7 @@ class FileHashes:
         known = stamps.get(key)
         if known and known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns:
             return known["sha256"]
-        digest = sha256_file(path)
+        digest = file_sha256(path)
         stamps = self._read()  # another process may have stamped other files meanwhile
         stamps[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
         try:

@@ -19,7 +19,6 @@ holds the file formats only: what the manifest means is `manifest.py`, searching
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .documents import file_sha256
 from .errors import IndexBusyError, IndexCorruptError, IndexNotFoundError, InputError
 from .manifest import Manifest, rebuild_hint
 
@@ -225,17 +225,9 @@ def describe_files(folder: Path) -> dict:
         size = file.stat().st_size
         record = {"bytes": size}
         if size <= HASH_FILES_UP_TO:
-            record["sha256"] = _sha256(file)
+            record["sha256"] = file_sha256(file)
         files[name] = record
     return files
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def damaged(path: Path, manifest: Manifest, what: str) -> IndexCorruptError:
@@ -253,7 +245,7 @@ def check_files(path: Path, manifest: Manifest) -> None:
             raise damaged(path, manifest, f"{name}: missing") from None
         if size != record.get("bytes"):
             raise damaged(path, manifest, f"{name}: {size} bytes, {record.get('bytes')} when written")
-        if record.get("sha256") and _sha256(file) != record["sha256"]:
+        if record.get("sha256") and file_sha256(file) != record["sha256"]:
             raise damaged(path, manifest, f"{name}: its contents changed since it was written")
     offsets = _table(path, manifest, TEXT_OFFSETS, (manifest.document_count + 1,))
     try:

@@ -93,8 +93,8 @@ def test_a_missing_package_says_how_to_install_it(monkeypatch):
 
 def test_verified_files_are_not_hashed_again(tmp_path, monkeypatch):
     calls = []
-    real = model_files.sha256_file
-    monkeypatch.setattr(model_files, "sha256_file", lambda path: calls.append(path.name) or real(path))
+    real = model_files.file_sha256
+    monkeypatch.setattr(model_files, "file_sha256", lambda path: calls.append(path.name) or real(path))
     small = {name: digest for name, digest in BUNDLED_SHA256.items() if name != "model.safetensors"}
     verify_files(bundled_model_folder(), small, FileHashes(tmp_path))
     verify_files(bundled_model_folder(), small, FileHashes(tmp_path))
