@@ -81,7 +81,7 @@ class Store(Protocol):
         """Unit vectors of sentences embedded at indexing, or None when the store has none."""
 
     # changes
-    def set_decline_threshold(self, value: float) -> None: ...
+    def set_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> None: ...
 
     def add_documents(self, documents: Sequence[Document]) -> None:
         """Add (or replace, by doc id) documents: chunked, analysed and embedded as at build time."""
