@@ -37,7 +37,8 @@ SPAN_FEATURES = (
     "date", "numberish", "distance", "near", "left_question", "right_question", "after_punct", "before_punct",
     "inside_parens", "has_comma", "first_in_sentence", "last_in_sentence", "type_date", "type_number",
     "type_name", "who_cap", "where_cap", "when_date", "howmany_num", "what_cap", "which_cap", "how_num",
-    "after_noun", "before_noun", "prep_before",
+    "after_noun", "before_noun", "prep_before", "cap_run", "cuts_left", "cuts_right", "lower_words", "inner_stop",
+    "log_words", "year_exact", "number_unit", "ends_lower_after_cap", "followed_by_verbish",
 )
 
 
@@ -89,6 +90,7 @@ def span_features(question: str, toks: list[tuple[str, int, int]], spans: Sequen
         depth[n] = d
         if w == ")":
             d = max(0, d - 1)
+    cap = [t[0][0].isupper() for t in toks]
     rows = np.zeros((len(spans), len(SPAN_FEATURES)))
     col = {f: n for n, f in enumerate(SPAN_FEATURES)}
     for r, (i, j) in enumerate(spans):
@@ -133,6 +135,20 @@ def span_features(question: str, toks: list[tuple[str, int, int]], spans: Sequen
             f[col["after_noun"]] = float(i > 0 and lower[i - 1] == noun)
             f[col["before_noun"]] = float(j + 1 < len(toks) and lower[j + 1].startswith(noun[:5]))
         f[col["prep_before"]] = float(i > 0 and lower[i - 1] in ("in", "on", "at", "by", "from", "to", "of"))
+        left_cap = i > 0 and cap[i - 1] and toks[i - 1][0][0].isalnum() and i - 1 > 0
+        right_cap = j + 1 < len(toks) and cap[j + 1] and toks[j + 1][0][0].isalnum()
+        f[col["cap_run"]] = float(all(cap[i : j + 1]) and not left_cap and not right_cap)
+        f[col["cuts_left"]] = float(cap[i] and left_cap)
+        f[col["cuts_right"]] = float(cap[j] and right_cap)
+        content = [w for w in words if w.lower() not in _STOP]
+        f[col["lower_words"]] = sum(w[0].islower() for w in content) / max(len(content), 1)
+        f[col["inner_stop"]] = min(sum(w.lower() in _STOP for w in words), 3) / 3
+        f[col["log_words"]] = np.log1p(n)
+        f[col["year_exact"]] = float(n == 1 and bool(re.fullmatch(r"1\d{3}|20\d\d", words[0])))
+        f[col["number_unit"]] = float(n == 2 and bool(_NUMBERISH.search(words[0])) and words[1][0].islower())
+        f[col["ends_lower_after_cap"]] = float(cap[i] and not cap[j])
+        f[col["followed_by_verbish"]] = float(j + 1 < len(toks) and bool(re.search(r"(ed|ing|s)$", lower[j + 1]))
+                                              and lower[j + 1] not in _STOP)
     return rows
 
 

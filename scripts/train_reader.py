@@ -308,15 +308,22 @@ def main(argv=None) -> int:
             kept = [col[g] for g in names if base_feature(g) != f]
             drops[f] = top1(train, oof_scores(train, kept, groups)) - base
             print(f"{set_name}: cv without {f:15} {drops[f]:+.4f}", flush=True)
-        chosen = [f for f in names if drops[base_feature(f)] < 0]  # leaving it out lowers accuracy: keep it
+        # Backward: try leaving out, one at a time and from the least useful, each feature whose own removal did
+        # not lower out-of-fold accuracy; a removal stays when accuracy does not drop with it.
+        removed: list[str] = []
+        cv_chosen = base
+        for f in sorted((f for f in bases if drops.get(f, -1) >= 0), key=lambda f: -drops[f]):
+            kept = [col[g] for g in names if base_feature(g) not in removed + [f]]
+            value = top1(train, oof_scores(train, kept, groups))
+            if value >= cv_chosen:
+                removed.append(f)
+                cv_chosen = value
+            print(f"{set_name}: leaving out {f}: {value:.4f} ({'out' if f in removed else 'kept'})", flush=True)
+        chosen = [f for f in names if base_feature(f) not in removed]
         if previous is not None:
             chosen = [f for f in names if f in previous]
         scores, u_scores = oof_scores(train, [col[f] for f in chosen], groups, unans, unans_groups)
         cv_chosen = top1(train, scores)
-        if cv_chosen < base:  # the one-shot removal lost accuracy together: keep everything
-            chosen = names
-            scores, u_scores = oof_scores(train, [col[f] for f in chosen], groups, unans, unans_groups)
-            cv_chosen = base
         tops = top_of(train["q"], scores)
         right = contained_top(index, train, train_rows, tops)
         a, b = platt(scores[tops], margins(train["q"], scores, tops), right)
