@@ -55,7 +55,7 @@ class Index:
         self.path = store.path
         self.config = config
         self.retriever = Retriever(store, encoder, config)
-        self.reader = Reader(store, encoder)
+        self.reader = Reader(store, encoder, scorer=config.reader)
         self.sources = SourceFiles(store.manifest)
         self._verifier = CitationVerifier(self.sources, store.text, lambda i: store.document(i).sha256)
 
@@ -174,14 +174,11 @@ class Index:
         return DEFAULT_DECLINE_THRESHOLD if stored is None else float(stored)
 
     def set_decline_threshold(self, value: float, mode: str | None = None) -> None:
-        """Store a calibrated decline threshold in the index's manifest (atomically), for `mode` and this
-        reader's version when a mode is given."""
+        """Store a calibrated decline threshold in the index's manifest (atomically), for `mode` (default: the
+        default mode) and this reader's version and model."""
         if not 0 <= value <= 1:
             raise InputError(f"decline threshold {value} is outside [0, 1]")
-        if mode is None:
-            self.store.set_decline_threshold(value)
-        else:
-            self.store.set_decline_threshold(value, mode, self.reader.version)
+        self.store.set_decline_threshold(value, mode or self.default_mode(), self.reader.version)
 
     # ----------------------------------------------------------------- modes
     def dense_available(self) -> bool:

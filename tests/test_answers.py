@@ -8,6 +8,15 @@ NANGARHAR = "Which province did Muzammil govern before Balkh?"
 SPOKESPERSON = "Who is the Taliban government's spokesperson?"
 
 
+@pytest.fixture(autouse=True)
+def learned_reader(monkeypatch, lexical_index):
+    """These tests are about the learned reader (conftest pins the earlier one for the rest of the suite)."""
+    monkeypatch.setenv("RAG_READER", "learned")
+    lexical_index.reader.scorer = "learned"
+    yield
+    lexical_index.reader.scorer = "rules"
+
+
 def read_source(citation) -> str:
     with open(citation.source, encoding="utf-8") as handle:
         return handle.read()

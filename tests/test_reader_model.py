@@ -13,6 +13,15 @@ from rag.reader_model import DENSE_FEATURES, MODEL_FEATURES, WEIGHTS_FILE, Reade
 from rag.spans import SPAN_FEATURES, best_span, question_word_set, span_candidates
 
 
+@pytest.fixture(autouse=True)
+def learned_reader(monkeypatch, lexical_index):
+    """These tests are about the learned reader (conftest pins the earlier one for the rest of the suite)."""
+    monkeypatch.setenv("RAG_READER", "learned")
+    lexical_index.reader.scorer = "learned"
+    yield
+    lexical_index.reader.scorer = "rules"
+
+
 def test_weights_file_is_plain_versioned_json_with_both_feature_sets():
     data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
     assert data["version"].startswith("lr-")
@@ -62,10 +71,7 @@ def test_answer_span_lies_inside_the_citation_and_verifies(lexical_index):
 
 def test_rules_reader_still_answers(lexical_index):
     lexical_index.reader.scorer = "rules"
-    try:
-        answer = lexical_index.answer("How did the governor of Balkh die?", threshold=0.0)
-    finally:
-        lexical_index.reader.scorer = "learned"
+    answer = lexical_index.answer("How did the governor of Balkh die?", threshold=0.0)
     assert "explosion" in answer.text
 
 
