@@ -100,6 +100,9 @@ def main(argv=None) -> int:
         point = _point(mode.results, threshold)
         n_a, n_u = len(answerable), len(made)
         _, ece = reliability(mode.results)
+        conf = np.array([r.confidence for r in mode.results])
+        right = np.array([r.answerable and r.would_be_contained for r in mode.results], dtype=float)
+        ece_mix = _ece(conf, right)
         by_kind = {}
         for r, q in zip(mode.results, questions):
             if not r.answerable:
@@ -117,6 +120,7 @@ def main(argv=None) -> int:
             "span_f1_never_declining": float(np.mean([_f1(r.would_be_span, r.answers) for r in mode.results
                                                       if r.answerable])),
             "ece_answerable": ece,
+            "ece_mix": ece_mix,
             "declined_by_kind": {k: float(np.mean(v)) for k, v in by_kind.items()},
             "answer_p50_ms": mode.latency["p50_s"] * 1000,
         }
@@ -125,7 +129,8 @@ def main(argv=None) -> int:
               f"{figures[scorer]['unanswerable_declined']:.3f}, correct behaviour {point.correct_behaviour:.3f}; "
               f"never declining: containment {figures[scorer]['containment_never_declining']:.3f}, "
               f"span EM {figures[scorer]['span_em_never_declining']:.3f} F1 "
-              f"{figures[scorer]['span_f1_never_declining']:.3f}; ECE {ece:.3f}; declined by kind "
+              f"{figures[scorer]['span_f1_never_declining']:.3f}; ECE on the mix {ece_mix:.3f}, on answerable "
+              f"{ece:.3f}; declined by kind "
               + ", ".join(f"{k} {v:.2f}" for k, v in figures[scorer]["declined_by_kind"].items()), flush=True)
         if args.plot and scorer == "learned":
             plot(mode.results, threshold, args.plot,
@@ -134,6 +139,18 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0
+
+
+def _ece(conf, right, bins=10):
+    import numpy as np
+
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf >= lo) & ((conf < hi) | (hi == 1.0))
+        if inside.any():
+            total += inside.sum() / len(conf) * abs(conf[inside].mean() - right[inside].mean())
+    return float(total)
 
 
 def _em(span, answers):
