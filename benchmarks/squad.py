@@ -197,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", metavar="DIR", help="keep the index in this folder (default: a temp folder)")
     parser.add_argument("--json", metavar="REPORT", help="write the summary and per-question results here")
     parser.add_argument("--failures", type=int, default=0, help="failed questions to print per mode (default 0)")
+    parser.add_argument("--reader", choices=["learned", "rules", "both"], default="both",
+                        help="sentence scorer: the learned one, the earlier hand-set rules, or both in one run")
+    parser.add_argument("--threshold", type=float, default=0.0,
+                        help="decline threshold while answering (default 0: every SQuAD question is answerable, "
+                             "so containment counts every would-be answer)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -227,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="squad-index-") as scratch:
         folder = Path(args.index) if args.index else Path(scratch) / "index"
-        config = Config.from_env(index_path=folder, model="none", chunk_chars=args.chunk_chars)
+        config = Config.from_env(index_path=folder, model="none", chunk_chars=args.chunk_chars,
+                                 decline_threshold=args.threshold)
         texts, owners = passage_layout(documents, config.chunk_chars, config.chunk_overlap)
         vectors, embed_seconds, cached = None, 0.0, False
         if model is not None:
@@ -238,7 +244,22 @@ def main(argv: list[str] | None = None) -> int:
                                      vectors=vectors, model_name=model)
         build_seconds = time.perf_counter() - started
         index_seconds = build_seconds + embed_seconds
-        report = evaluate(questions, index, mode=args.mode, k=args.k, show_progress=not args.no_progress)
+        if model is not None:
+            # Sentence vectors as `rag index` stores them (the reader's dense features), embedded once and cached.
+            from rag import storage
+
+            store = index.store
+            rows = [store.sentence(i) for i in range(store.manifest.sentences)]
+            sentence_texts = [store.text(r.doc_index)[r.start : r.end] for r in rows]
+            sv, _, _ = embed_cached(sentence_texts, model, "sentences", None if args.no_cache else Path(args.cache))
+            np.save(folder / storage.SENTENCE_VECTORS, sv.astype(np.float16), allow_pickle=False)
+            index = Index.load(folder, config=config)
+        readers = ["learned", "rules"] if args.reader == "both" else [args.reader]
+        reports = {}
+        for scorer in readers:
+            index.reader.scorer = scorer
+            reports[scorer] = evaluate(questions, index, mode=args.mode, k=args.k, show_progress=not args.no_progress)
+        report = reports[readers[0]]
         modes = [m for m, r in report.modes.items() if r.available]
         txtai, txtai_seconds = None, 0.0
         if model is not None and args.mode in ("hybrid", "all") and not args.no_txtai:
@@ -250,13 +271,15 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, dict, dict]] = []  # name, retrieval metrics, extras
     rows.append(("bm25s plain", base, {"index_s": base_seconds}))
-    for name, mode in report.modes.items():
+    for scorer, (name, mode) in ((s, m) for s, r in reports.items() for m in r.modes.items()):
         if not mode.available:
             print(f"{name} unavailable: {mode.reason}")
             continue
         ms = timing["ms"][name]
-        rows.append((f"rag {name}", mode.retrieval, {
-            "containment": mode.answers["containment"], "retrieve_p50_ms": _pct(ms, 50),
+        label = f"rag {name}" if len(reports) == 1 else f"rag {name} {scorer}"
+        rows.append((label, mode.retrieval, {
+            "containment": mode.answers["containment"], "span_em": mode.answers["span_exact_match"],
+            "span_f1": mode.answers["span_f1"], "retrieve_p50_ms": _pct(ms, 50),
             "retrieve_p95_ms": _pct(ms, 95), "answer_p50_ms": mode.latency["p50_s"] * 1000,
             "answer_p95_ms": mode.latency["p95_s"] * 1000,
             "index_s": index_seconds if name != "lexical" else build_seconds}))
@@ -268,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     mrr = f"mrr@{depth}"
     print()
     print(f"Retrieval over {passages} passages, {len(questions)} questions ({args.split}); latency per question")
-    header = (f"{'system':14}{'hit@1':>7}{'hit@3':>7}{'hit@5':>7}{mrr:>8}{'contain':>9}"
+    header = (f"{'system':22}{'hit@1':>7}{'hit@3':>7}{'hit@5':>7}{mrr:>8}{'contain':>9}{'spanEM':>8}{'spanF1':>8}"
               f"{'retr p50/p95 ms':>17}{'answer p50/p95 ms':>19}{'index s':>9}")
     print(header)
     for name, metrics, extra in rows:
@@ -277,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
                 else "n/a")
         answer = (f"{extra['answer_p50_ms']:.1f} / {extra['answer_p95_ms']:.1f}" if "answer_p50_ms" in extra
                   else "n/a")
-        print(f"{name:14}{metrics['hit@1']:>7.3f}{metrics['hit@3']:>7.3f}{metrics['hit@5']:>7.3f}"
-              f"{metrics[mrr]:>8.3f}{contain:>9}{retr:>17}{answer:>19}{extra['index_s']:>9.1f}")
+        em = f"{extra['span_em']:.3f}" if "span_em" in extra else "n/a"
+        f1 = f"{extra['span_f1']:.3f}" if "span_f1" in extra else "n/a"
+        print(f"{name:22}{metrics['hit@1']:>7.3f}{metrics['hit@3']:>7.3f}{metrics['hit@5']:>7.3f}"
+              f"{metrics[mrr]:>8.3f}{contain:>9}{em:>8}{f1:>8}{retr:>17}{answer:>19}{extra['index_s']:>9.1f}")
     if vectors is not None:
         print(f"Index time of dense and hybrid includes embedding the passages ({embed_seconds:.1f}s"
               f"{', measured when the cache was filled' if cached else ''}) and building BM25 + FAISS "
@@ -289,12 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         ratios = {"p50": _pct(theirs, 50) / _pct(ours, 50), "p95": _pct(theirs, 95) / _pct(ours, 95)}
         print(f"txtai / rag hybrid retrieval time, same run, in alternation: p50 {ratios['p50']:.2f}x, "
               f"p95 {ratios['p95']:.2f}x (rag faster when above 1)")
-    lexical = next((m for n, m, _ in rows if n == "rag lexical"), None)
+    lexical = next((m for n, m, _ in rows if n in ("rag lexical", "rag lexical learned")), None)
     if lexical is not None:
         behind = [key for key in base if lexical[key] < base[key] - 1e-9]
         if behind:
             print(f"warning: rag lexical retrieval is below the plain bm25s baseline on {', '.join(behind)}")
-        hybrid = next((m for n, m, _ in rows if n == "rag hybrid"), None)
+        hybrid = next((m for n, m, _ in rows if n in ("rag hybrid", "rag hybrid learned")), None)
         if hybrid is not None:
             behind = [key for key in ("hit@1", "hit@5") if hybrid[key] < lexical[key] - 1e-9]
             if behind:
@@ -309,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                    "rows": [{"system": n, **m, **e} for n, m, e in rows], "txtai_over_rag_hybrid": ratios,
                    "seconds": {"index": index_seconds, "embedding": embed_seconds, "embedding_cached": cached,
                                "build": build_seconds, "baseline": base_seconds, "txtai_index": txtai_seconds},
-                   "report": report.to_dict()}
+                   "reports": {s: r.to_dict() for s, r in reports.items()}}
         Path(args.json).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"Wrote {args.json}")
     return 0

@@ -21,7 +21,7 @@ from .errors import (  # noqa: E402
     RagError,
 )
 from .index import Index  # noqa: E402
-from .types import Answer, Citation, Document, Hit  # noqa: E402
+from .types import Answer, Citation, Document, Hit, Span  # noqa: E402
 
 
 def evaluate(*args, **kwargs):
@@ -44,6 +44,7 @@ __all__ = [
     "InputError",
     "ModelUnavailableError",
     "RagError",
+    "Span",
     "answer",
     "default_index",
     "evaluate",

@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     p.add_argument("--calibrate", action="store_true",
                    help="choose the decline threshold on this set and store it in the index")
+    p.add_argument("--heldout", metavar="QUESTIONS2",
+                   help="with --calibrate: a second set to report the chosen threshold on (else cross-validated)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw the answer/decline trade-off and the reliability diagram (needs matplotlib)")
 
     p = sub.add_parser("chat", help="start the browser chat")
     common(p)
@@ -221,7 +225,7 @@ def _cmd_ask(args) -> int:
 
         print(json.dumps(asdict(answer) | {"outcome": answer.outcome}, ensure_ascii=False, indent=1))
         return 0
-    print(format_answer(answer, index.decline_threshold, index.update_command()))
+    print(format_answer(answer, index.threshold_for(answer.mode), index.update_command()))
     return 0
 
 
@@ -253,7 +257,11 @@ def _cmd_eval(args) -> int:
                       show_progress=sys.stderr.isatty())
     if args.calibrate:
         single = args.mode if args.mode in MODES else None
-        report = replace(report, calibration=calibrate(report, index, mode=single))
+        heldout = None
+        if args.heldout:
+            heldout = evaluate(args.heldout, index, mode=single or index.default_mode(), k=args.k,
+                               strict=args.strict, show_progress=sys.stderr.isatty())
+        report = replace(report, calibration=calibrate(report, index, mode=single, heldout=heldout))
     print(format_table(report))
     failures = format_failures(report)
     if failures:
@@ -262,6 +270,17 @@ def _cmd_eval(args) -> int:
     if report.calibration is not None:
         print()
         print(format_calibration(report.calibration))
+    if args.plot:
+        from .evaluation.plots import plot
+
+        mode = (report.calibration.mode if report.calibration is not None
+                else args.mode if args.mode in MODES else index.default_mode())
+        if mode not in report.modes or not report.modes[mode].available:
+            mode = next(m for m, r in report.modes.items() if r.available)
+        threshold = report.calibration.threshold if report.calibration is not None else index.threshold_for(mode)
+        drawn = plot(report.modes[mode].results, threshold, args.plot, title=f"{args.questions} ({mode})")
+        ece = "n/a" if drawn["ece"] is None else f"{drawn['ece']:.3f}"
+        print(f"\nDrew {args.plot}: {mode} mode, threshold {threshold:.3f}, expected calibration error {ece}")
     if args.json:
         write_report(report, args.json)
         print(f"\nWrote the full report to {args.json}")

@@ -64,7 +64,11 @@ def format_answer(answer, threshold: float, update_command: str = "rag index DOC
                              f"{'…' if len(snippet) > 160 else ''}")
         return "\n".join(lines)
     lines.append(f"Answer (confidence {answer.confidence:.2f}, {answer.mode} retrieval):")
-    lines.append(f"  “{answer.text}” [1]")
+    if getattr(answer, "span", None) is not None:
+        lines.append(f"  {answer.span.text}")
+        lines.append(f"  in “{answer.text}” [1]")
+    else:
+        lines.append(f"  “{answer.text}” [1]")
     lines.append("Citations:")
     for n, citation in enumerate(answer.citations, start=1):
         place = citation_place(citation)
@@ -76,11 +80,12 @@ def format_answer(answer, threshold: float, update_command: str = "rag index DOC
 
 _ROWS = (
     ("retrieval", "hit@1"), ("retrieval", "hit@3"), ("retrieval", "hit@5"), ("retrieval", f"mrr@{RETRIEVAL_DEPTH}"),
-    ("answers", "exact_match"), ("answers", "f1"), ("answers", "containment"), ("answers", "citation_accuracy"),
+    ("answers", "exact_match"), ("answers", "f1"), ("answers", "containment"), ("answers", "span_exact_match"),
+    ("answers", "span_f1"), ("answers", "citation_accuracy"),
     ("abstention", "unanswerable_declined"), ("abstention", "answerable_declined"),
     ("latency", "p50_s"), ("latency", "p95_s"),
 )
-_LABELS = {"exact_match": "exact match", "f1": "token F1", "citation_accuracy": "citation accuracy",
+_LABELS = {"span_exact_match": "short answer EM", "span_f1": "short answer F1", "exact_match": "exact match", "f1": "token F1", "citation_accuracy": "citation accuracy",
            "unanswerable_declined": "unanswerable declined", "answerable_declined": "answerable declined (wrong)",
            "p50_s": "p50 per question", "p95_s": "p95 per question"}
 
@@ -161,8 +166,15 @@ def format_calibration(calibration: Calibration) -> str:
         lines.append(f"{p.threshold:>9.3f}  {p.answered_correctly:>14}  {p.answered_wrongly:>14}  "
                      f"{p.answerable_declined:>16}  {p.unanswerable_declined:>10} of {p.unanswerable_declined + p.unanswerable_answered:<7}  "
                      f"{p.correct_behaviour:>17.3f}{marker}")
+    if calibration.heldout_correct_behaviour is not None:
+        lines.append(f"Correct behaviour away from the questions it was chosen on ({calibration.heldout_method}): "
+                     f"{calibration.heldout_correct_behaviour:.3f}; the in-sample figure above is optimistic.")
+    else:
+        lines.append("Too few questions to estimate it away from the questions it was chosen on; the figure above "
+                     "is in-sample.")
     if calibration.stored:
-        lines.append("Stored in the index; `rag ask` and `rag chat` now decline below it.")
+        lines.append(f"Stored in the index for {calibration.mode} mode and this reader version; `rag ask` and "
+                     "`rag chat` now decline below it.")
     return "\n".join(lines)
 
 

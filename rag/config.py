@@ -51,6 +51,7 @@ class Config:
     rrf_k: int = 60
     decline_threshold: float | None = None  # None: the index's calibrated value, else the reader's default
     collection: str | None = None  # a `milvus:` index's collection (None: rag.milvus_store.DEFAULT_COLLECTION)
+    reader: str = "learned"  # sentence scorer: "learned" (rag/reader_weights.json) or "rules" (the earlier hand-set)
 
     def __post_init__(self) -> None:
         if self.chunk_chars < 50:
@@ -65,6 +66,8 @@ class Config:
             raise InputError(f"fusion weight {self.fusion_weight} is outside [0, 1]; 0 is BM25 alone, 1 dense alone")
         if self.decline_threshold is not None and not 0 <= self.decline_threshold <= 1:
             raise InputError(f"decline threshold {self.decline_threshold} is outside [0, 1]")
+        if self.reader not in ("learned", "rules"):
+            raise InputError(f"unknown reader {self.reader!r}; use learned or rules")
 
     def with_model(self, model: str) -> Config:
         """These settings with a model the user named ("none" turns semantic search off)."""
@@ -92,6 +95,8 @@ class Config:
             values["mode"] = env["RAG_MODE"]
         if env.get("RAG_COLLECTION"):
             values["collection"] = env["RAG_COLLECTION"]
+        if env.get("RAG_READER"):
+            values["reader"] = env["RAG_READER"]
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if "model" in overrides:
             overrides.setdefault("model_explicit", True)

@@ -28,7 +28,7 @@ from .local_store import LocalStore
 from .manifest import DocumentRecord, DocumentTable, Manifest
 from .reader import DEFAULT_DECLINE_THRESHOLD, Reader
 from .retrieval import Retriever
-from .types import Answer, Citation, Document, Hit
+from .types import Answer, Citation, Document, Hit, Span
 from .validation import validate_k, validate_question
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Index:
         self.config = config
         self.encoder = encoder
         self.retriever = Retriever(store, encoder, config)
-        self.reader = Reader(store, encoder)
+        self.reader = Reader(store, encoder, scorer=config.reader)
         self.sources = SourceFiles(store.manifest)
         self._verifier = CitationVerifier(self.sources, store.text, lambda i: store.document(i).sha256)
 
@@ -193,16 +193,28 @@ class Index:
     # ----------------------------------------------------------------- reader settings
     @property
     def decline_threshold(self) -> float:
+        """The decline threshold of the default mode (see `threshold_for`)."""
+        return self.threshold_for(self.default_mode())
+
+    def threshold_for(self, mode: str) -> float:
+        """The setting, else the threshold calibrated in this index for this mode, reader and model, else the
+        reader's shipped one for the mode (chosen on SQuAD training articles), else the legacy one."""
         if self.config.decline_threshold is not None:
             return self.config.decline_threshold
+        stored = self.manifest.reader_threshold(mode, self.reader.version)
+        if stored is not None:
+            return stored
+        if self.reader.scorer == "learned":
+            return self.reader.default_threshold(mode)
         stored = self.manifest.decline_threshold
         return DEFAULT_DECLINE_THRESHOLD if stored is None else float(stored)
 
-    def set_decline_threshold(self, value: float) -> None:
-        """Store a calibrated decline threshold in the index's manifest (atomically)."""
+    def set_decline_threshold(self, value: float, mode: str | None = None) -> None:
+        """Store a calibrated decline threshold in the index's manifest (atomically), for `mode` (default: the
+        default mode) and this reader's version and model."""
         if not 0 <= value <= 1:
             raise InputError(f"decline threshold {value} is outside [0, 1]")
-        self.store.set_decline_threshold(value)
+        self.store.set_decline_threshold(value, mode or self.default_mode(), self.reader.version)
 
     # ----------------------------------------------------------------- modes
     def dense_available(self) -> bool:
@@ -240,7 +252,7 @@ class Index:
         question = validate_question(question)
         mode = self.retriever.resolve_mode(mode)
         hits, query_vector = self.retriever.retrieve(question, validate_k(k), mode)
-        threshold = self.decline_threshold if threshold is None else threshold
+        threshold = self.threshold_for(mode) if threshold is None else threshold
         verdict = self.reader.read(question, hits, query_vector, threshold, trim=trim)
         if verdict is None:
             return Answer(question, None, 0.0, [], hits, mode)
@@ -256,8 +268,12 @@ class Index:
         if not check.ok:
             return Answer(question, None, verdict.confidence, [], hits, mode, stale_sources=stale)
         missing = (document.source,) if check.state == MISSING else ()
+        span = None
+        if verdict.span is not None and citation.start <= verdict.span[0] < verdict.span[1] <= citation.end:
+            a, b = verdict.span
+            span = Span(citation.quote[a - citation.start : b - citation.start], a, b)
         return Answer(question, citation.quote, verdict.confidence, [citation], hits, mode, stale_sources=stale,
-                      missing_sources=missing)
+                      missing_sources=missing, span=span)
 
 
 def is_milvus(index) -> bool:

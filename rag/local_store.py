@@ -167,8 +167,8 @@ class LocalStore:
             return None
         return self._sentence_vectors[np.asarray(sentence_ids, dtype=np.int64)]
 
-    def set_decline_threshold(self, value: float) -> None:
-        manifest = self._manifest.with_decline_threshold(value)
+    def set_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> None:
+        manifest = self._manifest.with_decline_threshold(value, mode, reader)
         storage.replace_manifest(self.path, manifest)
         self._manifest = manifest
 

@@ -93,6 +93,9 @@ class Manifest:
     sentences: int
     dense_index: str | None = None
     decline_threshold: float | None = None
+    # Calibrated decline thresholds per retrieval mode: {mode: {"threshold", "reader", "model"}}; an entry counts
+    # only for the reader version and model it was calibrated with.
+    reader_thresholds: dict | None = None
     analyser: str = ANALYSER
     format_version: int = FORMAT_VERSION
     package_version: str = ""
@@ -114,8 +117,19 @@ class Manifest:
     def describe_model(self) -> str:
         return self.model.name if self.model else "none (BM25 only)"
 
-    def with_decline_threshold(self, value: float) -> Manifest:
-        return replace(self, decline_threshold=value)
+    def with_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> Manifest:
+        if mode is None:
+            return replace(self, decline_threshold=value)
+        entries = dict(self.reader_thresholds or {})
+        entries[mode] = {"threshold": float(value), "reader": reader, "model": self.model_name}
+        return replace(self, reader_thresholds=entries)
+
+    def reader_threshold(self, mode: str, reader: str) -> float | None:
+        """The threshold calibrated for this mode, reader version and model, if any."""
+        entry = (self.reader_thresholds or {}).get(mode)
+        if entry and entry.get("reader") == reader and entry.get("model") == self.model_name:
+            return float(entry["threshold"])
+        return None
 
     def rebuild_command(self, path) -> str:
         """The command that rebuilds this index, naming the folder its documents came from when they share one."""
@@ -146,7 +160,8 @@ class Manifest:
             "dense_index": self.dense_index,
             "chunking": {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences},
             "counts": {"documents": len(self.documents), "passages": self.passages, "sentences": self.sentences},
-            "reader": {"decline_threshold": self.decline_threshold},
+            "reader": {"decline_threshold": self.decline_threshold}
+            | ({"thresholds": self.reader_thresholds} if self.reader_thresholds else {}),
             "documents": self.documents.to_list(),
         } | ({"files": self.files} if self.files is not None else {}) | (
             {"source_root": self.source_root} if self.source_root else {})
@@ -177,6 +192,7 @@ class Manifest:
                 sentences=int(counts["sentences"]),
                 dense_index=data.get("dense_index"),
                 decline_threshold=(data.get("reader") or {}).get("decline_threshold"),
+                reader_thresholds=(data.get("reader") or {}).get("thresholds"),
                 analyser=data.get("analyser", ANALYSER),
                 format_version=int(data["format_version"]),
                 package_version=str(data.get("package_version", "")),

@@ -34,13 +34,13 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, RagError
 from .lexical import analyze
-from .manifest import DocumentRecord, DocumentTable, Manifest
+from .manifest import DocumentRecord, Manifest
 from .store import PassageRow, SentenceRow
 from .types import Document
 
@@ -501,10 +501,11 @@ class MilvusStore:
         return np.asarray([vectors[k] for k in keys], dtype=np.float32)
 
     # ----------------------------------------------------------------- changes
-    def set_decline_threshold(self, value: float) -> None:
-        self._base = _with_threshold(self._base, value)
+    def set_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> None:
+        manifest = self._manifest.with_decline_threshold(value, mode, reader)
+        self._base = self._base | {"reader": manifest.to_dict()["reader"]}
         _Writer(self._client, self.target, self.analyser_mode).put_manifest(self._base)
-        self._manifest = self._manifest.with_decline_threshold(value)
+        self._manifest = manifest
 
     def add_documents(self, documents: Sequence[Document]) -> None:
         """Chunk, analyse and embed `documents` as at build time and upsert them (replacing any with the same id)."""

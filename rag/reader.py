@@ -1,10 +1,14 @@
 """`Reader`: picks the sentence of the retrieved passages that answers a question, or declines.
 
-It gathers the sentences of the hits as candidates (each once, with the sentence before it for context), has
-`scoring.py` score them (with question-sentence cosines in dense and hybrid modes), and keeps the best unless its
-confidence is below the decline threshold. Sentence vectors come from the store when it kept them at indexing,
-so a question costs one query embedding, not one per candidate. The result is a span of a document, optionally trimmed to a clause.
-It works on any `Store`. It neither retrieves passages nor builds or verifies citations.
+It gathers the sentences of the hits as candidates (each once, with the sentence before it for context), turns
+them into features (`reader_model.sentence_features`: coverage of the question's terms, answer type, retrieval
+rank and scores, position, and the question-sentence cosine when the question was embedded) and scores them with
+the learned logistic model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The confidence is the
+calibrated probability that the best sentence holds the answer; below the decline threshold the reader declines.
+Sentence vectors come from the store when it kept them at indexing, so a question costs one query embedding,
+not one per candidate. `scorer="rules"` keeps the earlier hand-set scores (`scoring.score_candidates`) for
+comparison. The result is a span of a document, optionally trimmed to a clause, with the short answer inside
+it when one is found. It works on any `Store`. It neither retrieves passages nor builds or verifies citations.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import numpy as np
 
 from .encoding import Encoder
 from .lexical import analyze, analyze_words
-from .scoring import Candidate, Reading, score_candidates, trim_to_clause
+from .reader_model import ReaderModel, decline_features, default_model, sentence_features
+from .scoring import Candidate, Reading, answer_noun, score_candidates, trim_to_clause
+from .spans import best_span
 from .store import Store
 from .types import Hit
 
 DEFAULT_DECLINE_THRESHOLD = 0.4
+SCORERS = ("learned", "rules")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Verdict:
     doc_index: int
     start: int
     end: int
+    span: tuple[int, int] | None = None  # the short answer, document offsets inside [start, end)
 
     @property
     def confidence(self) -> float:
@@ -38,25 +46,99 @@ class Verdict:
 
 
 class Reader:
-    def __init__(self, store: Store, encoder: Encoder | None):
+    def __init__(self, store: Store, encoder: Encoder | None, model: ReaderModel | None = None,
+                 scorer: str = "learned"):
         self.store = store
         self.encoder = encoder
+        self.scorer = scorer
+        self._model = model
+
+    @property
+    def model(self) -> ReaderModel:
+        if self._model is None:
+            self._model = default_model()
+        return self._model
+
+    @property
+    def version(self) -> str:
+        return self.model.version if self.scorer == "learned" else "rules"
+
+    def default_threshold(self, mode: str) -> float:
+        """The decline threshold shipped with the weights for this mode (chosen on SQuAD training articles)."""
+        shipped = self.model.data.get("decline") or {}
+        return float(shipped.get(mode, shipped.get("default", DEFAULT_DECLINE_THRESHOLD)))
 
     def read(self, question: str, hits: list[Hit], query_vector: np.ndarray | None, threshold: float,
              trim: bool = False) -> Verdict | None:
         """The verdict on the hits (None when there are none). `query_vector` is given in dense modes."""
         if not hits:
             return None
-        candidates = self.candidates(hits)
-        similarities = None
-        if query_vector is not None:
-            similarities = (self._sentence_vectors(candidates) @ query_vector).tolist()
-        best = score_candidates(question, candidates, analyze_words, self.store.idf, similarities)[0]
+        if self.scorer == "rules":
+            best = self._read_rules(question, hits, query_vector)
+        else:
+            candidates, cols, bm25 = self.featurize(question, hits, query_vector)
+            dense = query_vector is not None
+            logits = self.model.scores(cols, dense)
+            i = int(np.argmax(logits))
+            c = candidates[i]
+            features = {name: float(v[i]) for name, v in cols.items()}
+            row = self.store.passage(c.passage_id)
+            passage = self.store.text(c.doc_index)[row.start : row.end]
+            confidence = self.model.decline_probability(
+                decline_features(question, passage, features, logits, bm25[i], analyze, self.store.idf), dense)
+            if confidence is None:
+                confidence = self.model.confidence(logits, dense)
+            best = Reading(c, confidence, c.start, c.end, features)
         accepted = best.confidence >= threshold
         start, end = best.start, best.end
         if accepted and trim:
             start, end = trim_to_clause(best, analyze([question])[0], analyze)
-        return Verdict(best, accepted, best.candidate.doc_index, start, end)
+        span = self._span(question, best.candidate) if accepted else None
+        if span is not None and not (start <= span[0] and span[1] <= end):
+            span = None
+        return Verdict(best, accepted, best.candidate.doc_index, start, end, span)
+
+    def _span(self, question: str, candidate: Candidate) -> tuple[int, int] | None:
+        """Document offsets of the short answer in the chosen sentence, or None."""
+        weights = self.model.data.get("span")
+        if not weights:
+            return None
+        noun = answer_noun(question)
+        found = best_span(question, candidate.text, weights, noun.lower() if noun else None)
+        if found is None:
+            return None
+        return candidate.start + found[0], candidate.start + found[1]
+
+    def _read_rules(self, question: str, hits: list[Hit], query_vector: np.ndarray | None) -> Reading:
+        candidates, _ = self.candidates(hits)
+        similarities = None
+        if query_vector is not None:
+            similarities = (self._sentence_vectors(candidates) @ query_vector).tolist()
+        return score_candidates(question, candidates, analyze_words, self.store.idf, similarities)[0]
+
+    def featurize(self, question: str, hits: list[Hit], query_vector: np.ndarray | None
+                  ) -> tuple[list[Candidate], dict[str, np.ndarray], list[float]]:
+        """The candidate sentences of the hits, their feature columns, and each one's passage BM25."""
+        candidates, positions = self.candidates(hits)
+        terms = None
+        bm25 = {}
+        missing = [h.passage_id for h in hits if "bm25" not in h.scores]
+        if missing:  # dense mode: BM25 of its passages, for the feature
+            terms = analyze([question])[0]
+            bm25 = dict(zip(missing, self.store.lexical_scores(terms, missing).tolist()))
+        bm25 |= {h.passage_id: h.scores["bm25"] for h in hits if "bm25" in h.scores}
+        dense_passage = similarities = None
+        if query_vector is not None:
+            dense = {h.passage_id: h.scores["dense"] for h in hits if "dense" in h.scores}
+            missing = [h.passage_id for h in hits if h.passage_id not in dense]
+            if missing:
+                dense |= dict(zip(missing, self.store.dense_similarity(query_vector, missing).tolist()))
+            dense_passage = [dense[c.passage_id] for c in candidates]
+            similarities = (self._sentence_vectors(candidates) @ query_vector).tolist()
+        raw = [bm25[c.passage_id] for c in candidates]
+        cols = sentence_features(question, candidates, analyze, self.store.idf, positions=positions,
+                                 bm25=raw, dense_passage=dense_passage, similarities=similarities)
+        return candidates, cols, raw
 
     def _sentence_vectors(self, candidates: list[Candidate]) -> np.ndarray:
         """Vectors stored at indexing when the store has them (float16 is enough for a cosine), else embedded."""
@@ -65,9 +147,10 @@ class Reader:
             return np.asarray(stored, dtype=np.float32)
         return self.encoder.encode_sentences([c.text for c in candidates])
 
-    def candidates(self, hits: list[Hit]) -> list[Candidate]:
+    def candidates(self, hits: list[Hit]) -> tuple[list[Candidate], list[int]]:
+        """Each sentence of the hits once (first hit wins), and its index in that passage."""
         seen: set[tuple[int, int]] = set()
-        candidates = []
+        candidates, positions = [], []
         for hit in hits:
             row = self.store.passage(hit.passage_id)
             text = self.store.text(row.doc_index)
@@ -83,4 +166,5 @@ class Reader:
                         previous = text[before.start : before.end]
                 candidates.append(Candidate(hit.rank - 1, hit.passage_id, row.doc_index, sentence.start,
                                             sentence.end, text[sentence.start : sentence.end], previous, s))
-        return candidates
+                positions.append(s - row.first_sentence)
+        return candidates, positions

@@ -85,7 +85,7 @@ class Store(Protocol):
     # written instead of calling `lexical_search` with our terms. `MilvusStore` defines it; `LocalStore` does not.
 
     # changes
-    def set_decline_threshold(self, value: float) -> None: ...
+    def set_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> None: ...
 
     def add_documents(self, documents: Sequence[Document]) -> None:
         """Add (or replace, by doc id) documents: chunked, analysed and embedded as at build time."""

@@ -58,9 +58,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The short answer inside an answer's first citation: `document_text[start:end] == text`, and
+    `citations[0].start <= start < end <= citations[0].end`."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """An extractive answer. `text` is None when there is no answer to show; otherwise it is made of citation quotes.
 
+    `span`: the short answer ("1066") inside `citations[0]`, in the same document's offsets, or None.
     `stale_sources`: files the answer came from that changed since they were indexed. With `text` None, the
     answer could not be quoted because its file changed (`outcome == "stale"`, not a decline: re-index). With
     `text`, the edited file still reads the quote at the cited place. `missing_sources`: files that are gone, so
@@ -75,6 +86,7 @@ class Answer:
     mode: str
     stale_sources: tuple[str, ...] = ()
     missing_sources: tuple[str, ...] = ()
+    span: Span | None = None
 
     @property
     def declined(self) -> bool:

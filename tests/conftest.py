@@ -16,14 +16,20 @@ def isolated_rag_cache(tmp_path_factory):
     """Model checks and ONNX exports go to one temp cache for the session (session fixtures build indexes too)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAG_CACHE", str(tmp_path_factory.mktemp("rag-cache")))
+        patch.setenv("RAG_READER", "rules")  # see isolated_environment
         yield
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch, tmp_path):
     """No test reads the user's settings, caches or network: RAG_* and HF caches point at temp folders."""
-    for name in ("RAG_INDEX", "RAG_MODEL", "RAG_MODE", "RAG_CHUNK_CHARS", "RAG_CHUNK_OVERLAP", "RAG_ALLOW_DOWNLOAD"):
+    for name in ("RAG_INDEX", "RAG_MODEL", "RAG_MODE", "RAG_CHUNK_CHARS", "RAG_CHUNK_OVERLAP", "RAG_ALLOW_DOWNLOAD",
+                 "RAG_READER"):
         monkeypatch.delenv(name, raising=False)
+    # Many tests below take their known answers from the seed question the earlier hand-set reader was tuned on
+    # ("Which province did Muzammil govern before Balkh?"); they pin that reader until they are rewritten on
+    # questions that are not seed-specific. tests/test_reader_model.py and test_answers.py test the learned one.
+    monkeypatch.setenv("RAG_READER", "rules")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

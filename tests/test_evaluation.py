@@ -197,7 +197,9 @@ def test_cli_calibrate_prints_the_curve_and_stores(tmp_path, seed_docs, tiny_set
     assert main(["eval", str(tiny_set), "--index", str(tmp_path / "idx"), "--calibrate"]) == 0
     out = capsys.readouterr().out
     assert "Calibration on lexical answers" in out and "<- chosen" in out
-    stored = json.loads((tmp_path / "idx" / "manifest.json").read_text())["reader"]["decline_threshold"]
+    reader = json.loads((tmp_path / "idx" / "manifest.json").read_text())["reader"]
+    stored = reader["thresholds"]["lexical"]["threshold"]  # per mode, with the reader version it was chosen for
+    assert reader["thresholds"]["lexical"]["reader"] == "rules"
     assert stored is not None and f"decline threshold {stored:.3f}" in out
 
 

@@ -33,7 +33,8 @@ def test_all_modes_on_the_chosen_split_with_a_local_model(tmp_path, tiny_model, 
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(SQUAD), encoding="utf-8")
     cache, report = tmp_path / "cache", tmp_path / "report.json"
-    args = [str(path), "--model", str(tiny_model), "--no-txtai", "--no-progress", "--cache", str(cache)]
+    args = [str(path), "--model", str(tiny_model), "--no-txtai", "--no-progress", "--cache", str(cache),
+            "--reader", "learned"]
     assert _benchmark().main(args + ["--split", "train", "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "1 train questions" in out

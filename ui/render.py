@@ -44,12 +44,17 @@ def location(document: str, start: int, end: int) -> str:
     return f"{place}, characters {start}–{end}"
 
 
-def _highlighted(text: str, offset: int, start: int, end: int) -> str:
-    """`text` (which starts at document offset `offset`) with document characters start:end marked."""
+def _highlighted(text: str, offset: int, start: int, end: int, span=None) -> str:
+    """`text` (which starts at document offset `offset`) with document characters start:end marked, and the
+    short answer `span` (document offsets, inside start:end) in bold within the mark."""
     a, b = max(0, start - offset), min(len(text), end - offset)
     if a >= b:
         return esc(text)
-    return f"{esc(text[:a])}<mark class='rag-quote'>{esc(text[a:b])}</mark>{esc(text[b:])}"
+    inner = esc(text[a:b])
+    if span is not None and start <= span.start < span.end <= end:
+        s, e = span.start - offset, span.end - offset
+        inner = f"{esc(text[a:s])}<strong class='rag-span'>{esc(text[s:e])}</strong>{esc(text[e:b])}"
+    return f"{esc(text[:a])}<mark class='rag-quote'>{inner}</mark>{esc(text[b:])}"
 
 
 def _file_name(source: str) -> str:
@@ -110,7 +115,13 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
             f"<a class='rag-marker' href='#rag-src-{number}-{n}' data-target='rag-src-{number}-{n}'>[{n}]</a>"
             for n in range(1, len(answer.citations) + 1)
         )
-        parts.append(f"<p class='rag-answer-text'>“{esc(answer.text)}” {markers}</p>"
+        span = getattr(answer, "span", None)
+        quote = esc(answer.text)
+        if span is not None and answer.citations:
+            a, b = span.start - answer.citations[0].start, span.end - answer.citations[0].start
+            quote = (f"{esc(answer.text[:a])}<strong class='rag-span'>{esc(answer.text[a:b])}</strong>"
+                     f"{esc(answer.text[b:])}")
+        parts.append(f"<p class='rag-answer-text'>“{quote}” {markers}</p>"
                      f"<p class='rag-meta'>confidence {answer.confidence:.2f}, {esc(answer.mode)} retrieval</p>")
         parts.append("<ol class='rag-sources'>")
         hits_by_passage = {hit.passage_id: hit for hit in answer.hits}
@@ -119,7 +130,8 @@ def render_answer(number: int, question: str, searched_for: str, answer, documen
             hit = hits_by_passage.get(citation.passage_id)
             # The cited passage as retrieved; if it was not among the hits, the quote's own sentence.
             start, end = (hit.start, hit.end) if hit else (citation.start, citation.end)
-            passage = _highlighted(text[start:end], start, citation.start, citation.end)
+            passage = _highlighted(text[start:end], start, citation.start, citation.end,
+                                   span if n == 1 else None)
             parts.append(f"<li id='rag-src-{number}-{n}' class='rag-source'>"
                          f"<span class='rag-num'>[{n}]</span> <span class='rag-file'>{esc(_file_name(citation.source))}</span>"
                          f"{_place(citation)} <span class='rag-loc'>{esc(location(text, citation.start, citation.end))}</span>"

@@ -16,6 +16,7 @@ from .reports import Calibration, CalibrationPoint, EvaluationReport, QuestionRe
 logger = logging.getLogger(__name__)
 
 CURVE_THRESHOLDS = tuple(i / 10 for i in range(11))
+CV_FOLDS = 5
 
 
 def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPoint:
@@ -53,7 +54,25 @@ def choose_threshold(results: Sequence[QuestionResult]) -> float:
     return max(options, key=lambda o: (_point(results, o[0]).correct_behaviour, o[1], -o[0]))[0]
 
 
-def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True) -> Calibration:
+def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> float | None:
+    """Correct behaviour of thresholds chosen without the questions they are scored on: the questions are split
+    into `folds` parts (by a hash of their id), each part is scored at the threshold chosen on the others."""
+    import hashlib
+
+    if len(results) < 2 * folds:
+        return None
+    part = [int(hashlib.sha1(r.id.encode()).hexdigest(), 16) % folds for r in results]
+    right = 0.0
+    for f in range(folds):
+        train = [r for r, p in zip(results, part) if p != f]
+        test = [r for r, p in zip(results, part) if p == f]
+        if test:
+            right += _point(test, choose_threshold(train)).correct_behaviour * len(test)
+    return right / len(results)
+
+
+def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True,
+              heldout: EvaluationReport | None = None) -> Calibration:
     """Choose the decline threshold on the report's answers in `mode` (default: the index's) and store it."""
     mode = mode or index.default_mode()
     mode_report = report.modes.get(mode)
@@ -65,9 +84,14 @@ def calibrate(report: EvaluationReport, index, mode: str | None = None, store: b
                        "weigh answering against declining; add some of the kind it lacks")
     threshold = choose_threshold(results)
     curve = tuple(_point(results, t) for t in sorted(set(CURVE_THRESHOLDS) | {threshold}))
-    previous = index.decline_threshold
+    previous = index.threshold_for(mode)
     if store:
-        index.set_decline_threshold(threshold)
+        index.set_decline_threshold(threshold, mode)
+    if heldout is not None and heldout.modes.get(mode) is not None and heldout.modes[mode].available:
+        # Scored on a second set the threshold was not chosen on.
+        estimate, how = _point(heldout.modes[mode].results, threshold).correct_behaviour, "held-out set"
+    else:
+        estimate, how = cross_validated(results), f"{CV_FOLDS}-fold cross-validation"
     return Calibration(mode=mode, threshold=threshold, previous=previous, best=_point(results, threshold),
-                       curve=curve, stored=store)
+                       curve=curve, stored=store, heldout_correct_behaviour=estimate, heldout_method=how)
 

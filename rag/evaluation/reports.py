@@ -35,6 +35,10 @@ class QuestionResult:
     top_passage: dict | None
     seconds: float
     failures: tuple[str, ...]
+    span: str | None = None  # the short answer shown with the quote, when answered
+    span_exact: float = 0.0
+    span_f1: float = 0.0
+    would_be_span: str | None = None  # the short answer at threshold 0
 
     @property
     def declined(self) -> bool:
@@ -70,6 +74,9 @@ def summarize(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
             "exact_match": _mean(r.exact for r in answerable),
             "f1": _mean(r.f1 for r in answerable),
             "containment": _mean(r.contained for r in answerable),
+            "would_be_containment": _mean(r.would_be_contained for r in answerable),
+            "span_exact_match": _mean(r.span_exact for r in answerable),
+            "span_f1": _mean(r.span_f1 for r in answerable),
             "citation_accuracy": _mean(bool(r.citation_correct) for r in answered),
             "answered": len([r for r in answerable if not r.declined]),
         },
@@ -101,6 +108,9 @@ class Calibration:
     best: CalibrationPoint
     curve: tuple[CalibrationPoint, ...]
     stored: bool
+    # Correct behaviour away from the questions the threshold was chosen on (the figure to report), and how.
+    heldout_correct_behaviour: float | None = None
+    heldout_method: str = ""
 
 
 @dataclass(frozen=True)

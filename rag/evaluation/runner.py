@@ -85,6 +85,7 @@ def _evaluate_question(index, question: Question, mode: str, k: int, threshold: 
     would_be = reading.text
     answer = would_be if would_be is not None and reading.confidence >= threshold else None
     citation = reading.citations[0] if answer is not None and reading.citations else None
+    span = reading.span.text if answer is not None and reading.span is not None else None
     contained = question.answerable and contains_answer(answer, question.answers)
     citation_ok = None
     if citation is not None and question.answerable:
@@ -122,6 +123,10 @@ def _evaluate_question(index, question: Question, mode: str, k: int, threshold: 
                                               "text": top.text},
         seconds=seconds,
         failures=tuple(failures),
+        span=span,
+        span_exact=exact_match(span, question.answers) if question.answerable else 0.0,
+        span_f1=token_f1(span, question.answers) if question.answerable else 0.0,
+        would_be_span=reading.span.text if reading.span is not None else None,
     )
 
 
@@ -172,6 +177,7 @@ def evaluate(
         raise ModelUnavailableError(f"{wanted[0]} evaluation needs a semantic model: {unavailable[wanted[0]]}; "
                                     f"or use --mode lexical")
     threshold = index.decline_threshold
+    thresholds = {name: index.threshold_for(name) for name in wanted if name not in unavailable}
     locator = _EvidenceLocator(index)
     reports: dict[str, ModeReport] = {}
     for name in wanted:
@@ -181,7 +187,7 @@ def evaluate(
         from tqdm.auto import tqdm
 
         results = [
-            _evaluate_question(index, q, name, k, threshold, locator)
+            _evaluate_question(index, q, name, k, thresholds[name], locator)
             for q in tqdm(questions, desc=f"Evaluating {name}", unit="question", disable=not show_progress)
         ]
         reports[name] = summarize(name, results)

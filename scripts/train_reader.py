@@ -1,0 +1,400 @@
+"""Fit the reader's sentence scorer on SQuAD training articles and write rag/reader_weights.json.
+
+    .venv/bin/python scripts/train_reader.py [--out rag/reader_weights.json] [--report REPORT.json]
+
+Everything is chosen on the 20 training articles (rag.squad.is_held_out false), cross-validated with folds
+grouped by article: which features to keep (one backward pass: a feature goes when leaving it out does not lower
+out-of-fold top-1 accuracy), the logistic weights, and the Platt map from the best candidate's score to the
+probability that its sentence holds the answer. The held-out articles are only scored at the end, to report:
+containment of the top sentence, expected calibration error, and each feature's effect (ablation: refit on all
+training articles without it). Features come from .bench/reader/ (scripts/squad_reader_data.py; first run embeds
+the SQuAD sentences and builds the index, a few minutes on 2 cores; later runs take about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from rag.reader_model import ALL_FEATURES, DENSE_FEATURES, GAP_FEATURES, MODEL_FEATURES, base_feature  # noqa: E402
+
+FOLDS = 5
+C = 1.0
+SEED_SPECIFIC = ("answer_noun", "contrast")
+UNANSWERABLE = 2000  # unanswerable questions made from training articles for choosing the decline rule
+
+
+def _standardise(x):
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
+def fit(x, y):
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = _standardise(x)
+    model = LogisticRegression(C=C, max_iter=300, tol=1e-3)
+    model.fit((x - mean) / scale, y)
+    return {"mean": mean, "scale": scale, "coef": model.coef_[0], "intercept": float(model.intercept_[0])}
+
+
+def logits(params, x):
+    return ((x - params["mean"]) / params["scale"]) @ params["coef"] + params["intercept"]
+
+
+def top_of(q, scores):
+    """Index of the best candidate of each question (questions in order of first appearance)."""
+    order = np.lexsort((-scores, q))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = q[order][1:] != q[order][:-1]
+    return order[first]
+
+
+def margins(q, scores, tops):
+    out = np.full(len(tops), 5.0)
+    second = {}
+    order = np.lexsort((-scores, q))
+    qs = q[order]
+    for j in range(1, len(order)):
+        if qs[j] == qs[j - 1] and (j == 1 or qs[j - 1] != qs[j - 2]):
+            second[qs[j]] = scores[order[j]]
+    for n, t in enumerate(tops):
+        if q[t] in second:
+            out[n] = min(scores[t] - second[q[t]], 5.0)
+    return out
+
+
+def oof_scores(data, columns, groups, extra=None, extra_groups=None):
+    """Out-of-fold logits of every candidate (folds grouped by article); with `extra` (features of other
+    questions of the same articles, e.g. unanswerable ones), also their logits from the fold model that did not
+    see their article."""
+    from sklearn.model_selection import GroupKFold
+
+    x, y, q = data["x"][:, columns], data["y"], data["q"]
+    scores = np.zeros(len(y))
+    extra_scores = None if extra is None else np.zeros(len(extra["y"]))
+    for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups[q]):
+        params = fit(x[train], y[train])
+        scores[test] = logits(params, x[test])
+        if extra is not None:
+            held = set(groups[q[test]].tolist())
+            mask = np.isin(extra_groups[extra["q"]], list(held))
+            extra_scores[mask] = logits(params, extra["x"][mask][:, columns])
+    return scores if extra is None else (scores, extra_scores)
+
+
+def expand(data):
+    """The cached base columns (ALL_FEATURES) with the per-question gap columns added (MODEL_FEATURES order)."""
+    x, q = data["x"], data["q"]
+    base = [ALL_FEATURES.index(f[:-4]) for f in GAP_FEATURES]
+    best = np.full((q.max() + 1, len(base)), -np.inf)
+    np.maximum.at(best, q, x[:, base])
+    return dict(data, x=np.hstack([x, x[:, base] - best[q]]))
+
+
+def decline_rows(index, data, rows, scores, tops):
+    """Decline features (rag.reader_model.decline_features) of each question's best candidate."""
+    from rag.lexical import analyze
+    from rag.reader_model import DECLINE_FEATURES, decline_features
+
+    cols = {f: ALL_FEATURES.index(f) for f in ALL_FEATURES}
+    q = data["q"]
+    order = np.argsort(q, kind="stable")
+    bounds = np.searchsorted(q[order], q[tops])
+    ends = np.searchsorted(q[order], q[tops], side="right")
+    out = []
+    for t, a, b in zip(tops, bounds, ends):
+        row = rows[int(q[t])]
+        doc = int(data["doc"][t])
+        best = {f: float(data["x"][t, cols[f]]) for f in ("coverage", "coverage_own", "similarity", "dense_passage")}
+        terms = analyze([row["question"]])[0]
+        bm25 = float(index.store.lexical_scores(terms, [doc])[0]) if terms else 0.0
+        feats = decline_features(row["question"], index.store.text(doc), best, scores[order[a:b]], bm25,
+                                 analyze, index.store.idf)
+        out.append([feats[f] for f in DECLINE_FEATURES])
+    return np.asarray(out)
+
+
+def fit_decline(xa, right, xu, ga, gu):
+    """The decline model on answerable (label: answered right) and unanswerable (label 0) training questions
+    weighted half and half; out-of-fold probabilities (grouped by article) choose the threshold."""
+    from sklearn.model_selection import GroupKFold
+
+    x = np.vstack([xa, xu])
+    y = np.concatenate([right.astype(int), np.zeros(len(xu), dtype=int)])
+    g = np.concatenate([ga, gu])
+    prob = np.zeros(len(y))
+    for tr, te in GroupKFold(n_splits=FOLDS).split(x, y, g):
+        prob[te] = 1 / (1 + np.exp(-logits(fit(x[tr], y[tr]), x[te])))
+    threshold, behaviour = choose_decline(prob[: len(xa)], right, prob[len(xa) :])
+    return fit(x, y), threshold, behaviour, prob
+
+
+def choose_decline(conf_a, right_a, conf_u):
+    """The threshold with the most correct behaviour when answerable and unanswerable questions weigh half each."""
+    options = np.unique(np.concatenate([conf_a, conf_u, [0.0]]))
+    mids = np.concatenate([[0.0], (options[:-1] + options[1:]) / 2])
+    best, value = 0.0, -1.0
+    for t in mids:
+        v = 0.5 * np.mean(right_a & (conf_a >= t)) + 0.5 * np.mean(conf_u < t)
+        if v > value + 1e-12:
+            best, value = float(t), float(v)
+    return best, value
+
+
+def top1(data, scores):
+    return float(data["y"][top_of(data["q"], scores)].mean()) / 1.0
+
+
+def ece(prob, right, bins=10):
+    prob, right = np.asarray(prob), np.asarray(right, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (prob >= lo) & ((prob < hi) | (hi == 1.0))
+        if inside.any():
+            total += inside.sum() / len(prob) * abs(prob[inside].mean() - right[inside].mean())
+    return float(total)
+
+
+def platt(top_scores, margin, right):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=100.0, max_iter=500)
+    model.fit(np.column_stack([top_scores, margin]), right)
+    return [float(model.coef_[0][0]), float(model.coef_[0][1])], float(model.intercept_[0])
+
+
+def apply_platt(a, b, top_scores, margin):
+    return 1 / (1 + np.exp(-(a[0] * top_scores + a[1] * margin + b)))
+
+
+def contained_top(index, data, rows, tops):
+    """Whether each question's top candidate contains a gold answer as text (the evaluation's containment)."""
+    from rag.evaluation.metrics import contains_answer
+
+    out = []
+    for t in tops:
+        text = index.store.text(int(data["doc"][t]))[int(data["start"][t]) : int(data["end"][t])]
+        out.append(contains_answer(text, [a for a, _ in rows[int(data["q"][t])]["answers"]]))
+    return np.asarray(out)
+
+
+def gold_sentences(index, rows):
+    """Per question, the text of the sentence that holds the first gold answer's characters (None if it crosses)."""
+    store = index.store
+    by_doc = {}
+    for i in range(store.manifest.sentences):
+        row = store.sentence(i)
+        by_doc.setdefault(row.doc_index, []).append((row.start, row.end))
+    out = []
+    for r in rows:
+        doc = store.document_position(r["doc_id"])
+        text = store.text(doc)
+        found = None
+        for answer, start in r["answers"]:
+            for s, e in by_doc[doc]:
+                if s <= start and start + len(answer) <= e:
+                    found = text[s:e]
+                    break
+            if found:
+                break
+        out.append(found)
+    return out
+
+
+def span_data(index, rows):
+    from rag.evaluation.metrics import normalize_answer
+    from rag.reader_model import answer_noun
+    from rag.spans import question_word_set, span_candidates, span_features
+
+    xs, ys, qs, texts = [], [], [], []
+    for n, (r, sentence) in enumerate(zip(rows, gold_sentences(index, rows))):
+        if sentence is None:
+            continue
+        qwords = question_word_set(r["question"])
+        toks, spans = span_candidates(sentence, qwords)
+        if not spans:
+            continue
+        noun = answer_noun(r["question"])
+        xs.append(span_features(r["question"], toks, spans, qwords, noun.lower() if noun else None))
+        golds = {normalize_answer(a) for a, _ in r["answers"]}
+        for i, j in spans:
+            t = sentence[toks[i][1] : toks[j][2]]
+            ys.append(normalize_answer(t) in golds)
+            qs.append(n)
+            texts.append(t)
+    return np.vstack(xs), np.asarray(ys, dtype=np.int8), np.asarray(qs), texts
+
+
+def train_spans(index, train_rows, held_rows, titles, report):
+    """The short-answer model, fitted on the gold sentences of training questions; reports grouped-CV and
+    held-out exact match of the best span within the gold sentence (the reader's sentence is scored later)."""
+    from sklearn.model_selection import GroupKFold
+
+    x, y, q, _ = span_data(index, train_rows)
+    groups = np.asarray([titles.index(r["title"]) for r in train_rows])
+    scores = np.zeros(len(y))
+    for tr, te in GroupKFold(n_splits=FOLDS).split(x, y, groups[q]):
+        scores[te] = logits(fit(x[tr], y[tr]), x[te])
+    cv = float(y[top_of(q, scores)].mean())
+    params = fit(x, y)
+    hx, hy, hq, _ = span_data(index, held_rows)
+    held = float(hy[top_of(hq, logits(params, hx))].mean())
+    report["span"] = {"cv_em_in_gold_sentence": cv, "heldout_em_in_gold_sentence": held}
+    print("span:", report["span"], flush=True)
+    return {"mean": params["mean"].tolist(), "scale": params["scale"].tolist(), "coef": params["coef"].tolist(),
+            "intercept": params["intercept"]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "rag" / "reader_weights.json"))
+    parser.add_argument("--report", help="write the cross-validation, ablation and held-out figures here (JSON)")
+    parser.add_argument("--keep-features", action="store_true",
+                        help="skip the backward selection and refit on the features the current weights file "
+                             "chose (quicker; the selection is the slow part)")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the held-out ablation")
+    args = parser.parse_args(argv)
+    import squad_reader_data as sd
+
+    index, encoder = sd.open_index()
+    rows = sd.questions_with_offsets()
+    vectors = {}
+    for split in ("train", "heldout"):
+        vectors.update(sd.squad_question_vectors(split, encoder))
+    index.retriever.encoder = sd.CachedEncoder(encoder, vectors)
+    train_rows = [r for r in rows if not r["held_out"]]
+    held_rows = [r for r in rows if r["held_out"]]
+    titles = sorted({r["title"] for r in rows})
+    report = {"cv": {}, "ablation": {}, "heldout": {}, "decline": {}}
+    # Unanswerable questions from the training articles (SQuAD 2.0 style), for the decline rule only.
+    contexts = {d.doc_id: index.document_text(d.doc_id) for d in index.documents}
+    import random
+
+    shuffled = list(train_rows)
+    random.Random(3).shuffle(shuffled)
+    train_unanswerable = sd.unanswerable(shuffled[:UNANSWERABLE], contexts, seed=3)
+    new = sorted({r["question"] for r in train_unanswerable} - set(vectors))
+    vectors |= dict(zip(new, sd.embed(new, "queries", encoder)))
+    sets = {}
+    decline_models = {}
+    for set_name, mode in (("dense", "hybrid"), ("lexical", "lexical")):
+        train = expand(sd.cached_extract(index, train_rows, mode, "train"))
+        held = expand(sd.cached_extract(index, held_rows, mode, "heldout"))
+        groups = np.asarray([titles.index(r["title"]) for r in train_rows])
+        unans = expand(sd.cached_extract(index, train_unanswerable, mode, "train-unanswerable"))
+        unans_groups = np.asarray([titles.index(r["title"]) for r in train_unanswerable])
+        names = [f for f in MODEL_FEATURES if set_name == "dense" or base_feature(f) not in DENSE_FEATURES]
+        col = {f: MODEL_FEATURES.index(f) for f in names}
+        bases = list(dict.fromkeys(base_feature(f) for f in names))
+        base = top1(train, oof_scores(train, [col[f] for f in names], groups))
+        drops = {}
+        previous = None
+        if args.keep_features and Path(args.out).is_file():
+            previous = json.loads(Path(args.out).read_text())["sets"][set_name]["features"]
+        for f in bases if previous is None else ():  # a feature and its gap column go together
+            kept = [col[g] for g in names if base_feature(g) != f]
+            drops[f] = top1(train, oof_scores(train, kept, groups)) - base
+            print(f"{set_name}: cv without {f:15} {drops[f]:+.4f}", flush=True)
+        # Backward: try leaving out, one at a time and from the least useful, each feature whose own removal did
+        # not lower out-of-fold accuracy; a removal stays when accuracy does not drop with it.
+        removed: list[str] = []
+        cv_chosen = base
+        for f in sorted((f for f in bases if drops.get(f, -1) >= 0), key=lambda f: -drops[f]):
+            kept = [col[g] for g in names if base_feature(g) not in removed + [f]]
+            value = top1(train, oof_scores(train, kept, groups))
+            if value >= cv_chosen:
+                removed.append(f)
+                cv_chosen = value
+            print(f"{set_name}: leaving out {f}: {value:.4f} ({'out' if f in removed else 'kept'})", flush=True)
+        chosen = [f for f in names if base_feature(f) not in removed]
+        if previous is not None:
+            chosen = [f for f in names if f in previous]
+        scores, u_scores = oof_scores(train, [col[f] for f in chosen], groups, unans, unans_groups)
+        cv_chosen = top1(train, scores)
+        tops = top_of(train["q"], scores)
+        right = contained_top(index, train, train_rows, tops)
+        a, b = platt(scores[tops], margins(train["q"], scores, tops), right)
+        conf_a = apply_platt(a, b, scores[tops], margins(train["q"], scores, tops))
+        utops = top_of(unans["q"], u_scores)
+        conf_u = apply_platt(a, b, u_scores[utops], margins(unans["q"], u_scores, utops))
+        platt_threshold, platt_behaviour = choose_decline(conf_a, right, conf_u)
+        xa = decline_rows(index, train, train_rows, scores, tops)
+        xu = decline_rows(index, unans, train_unanswerable, u_scores, utops)
+        dparams, threshold, behaviour, dprob = fit_decline(
+            xa, right, xu, groups[train["q"][tops]], unans_groups[unans["q"][utops]])
+        from rag.reader_model import DECLINE_FEATURES
+
+        decline_models[set_name] = {"features": list(DECLINE_FEATURES), "mean": dparams["mean"].tolist(),
+                                    "scale": dparams["scale"].tolist(), "coef": dparams["coef"].tolist(),
+                                    "intercept": dparams["intercept"]}
+        report["decline"][set_name] = {"threshold": threshold, "train_oof_correct_behaviour": behaviour,
+                                       "platt_only_threshold": platt_threshold,
+                                       "platt_only_train_oof_correct_behaviour": platt_behaviour,
+                                       "train_unanswerable": len(utops),
+                                       "train_oof_ece_mix": ece(dprob, np.concatenate([right, np.zeros(len(xu))]))}
+        print(f"{set_name}: decline threshold {threshold:.3f}, out-of-fold correct behaviour on training "
+              f"articles {behaviour:.3f} (top-score confidence alone: {platt_behaviour:.3f})", flush=True)
+        report["cv"][set_name] = {"all_features": base, "chosen": cv_chosen,
+                                  "drop_one": drops, "chosen_features": chosen,
+                                  "cv_ece": ece(apply_platt(a, b, scores[tops], margins(train["q"], scores, tops)),
+                                                right)}
+        params = fit(train["x"][:, [col[f] for f in chosen]], train["y"])
+        sets[set_name] = {"features": chosen, "mean": params["mean"].tolist(), "scale": params["scale"].tolist(),
+                          "coef": params["coef"].tolist(), "intercept": params["intercept"], "platt": a,
+                          "platt_intercept": b, "mode_fitted": mode}
+        # Held-out: reported, never used to choose.
+        hs = logits(params, held["x"][:, [col[f] for f in chosen]])
+        htops = top_of(held["q"], hs)
+        hright = contained_top(index, held, held_rows, htops)
+        prob = apply_platt(a, b, hs[htops], margins(held["q"], hs, htops))
+        report["heldout"][set_name] = {"questions": len(held_rows), "top_sentence_label": float(held["y"][htops].mean()),
+                                       "top_sentence_containment_of_retrieved": float(hright.mean()),
+                                       "ece": ece(prob, hright), "mean_confidence": float(prob.mean())}
+        ablation = {}
+        chosen_bases = list(dict.fromkeys(base_feature(f) for f in chosen))
+        for f in [] if args.no_ablation else chosen_bases + [g for g in bases if g not in chosen_bases]:
+            group = [g for g in names if base_feature(g) == f]
+            kept = ([col[g] for g in chosen if base_feature(g) != f] if f in chosen_bases
+                    else [col[g] for g in chosen + group])
+            p = fit(train["x"][:, kept], train["y"])
+            s = logits(p, held["x"][:, kept])
+            t = top_of(held["q"], s)
+            ablation[("without " if f in chosen_bases else "with ") + f] = float(
+                contained_top(index, held, held_rows, t).mean() - hright.mean())
+        report["ablation"][set_name] = ablation
+        print(json.dumps({k: report[k][set_name] for k in ("cv", "heldout", "ablation")}, indent=1), flush=True)
+    from rag.spans import SPAN_FEATURES
+
+    span = train_spans(index, train_rows, held_rows, titles, report)
+    span["features"] = list(SPAN_FEATURES)
+    decline = {"lexical": report["decline"]["lexical"]["threshold"],
+               "hybrid": report["decline"]["dense"]["threshold"],
+               # dense mode is not fitted separately: it uses the dense feature set and hybrid's threshold
+               "dense": report["decline"]["dense"]["threshold"]}
+    body = {"sets": sets, "span": span, "decline": decline, "decline_model": decline_models, "trained_on": "SQuAD v1.1 dev, 20 training articles (rag.squad.is_held_out false)",
+            "label": "candidate sentence contains a gold answer's characters (answer_start)",
+            "model": "logistic regression on standardised features; Platt map of (top logit, margin) to P(right)"}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
+    data = {"version": f"lr-1-{digest}", **body}
+    Path(args.out).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} (version {data['version']})")
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
