@@ -46,6 +46,8 @@ from .manifest import DocumentRecord, DocumentTable, Manifest
 from .store import PassageRow, SentenceRow
 from .types import Document
 
+logger = logging.getLogger(__name__)
+
 PREFIX = "milvus:"
 DEFAULT_COLLECTION = "rag"
 TOKEN_VARIABLE = "RAG_MILVUS_TOKEN"
@@ -269,9 +271,13 @@ class MilvusStore:
                     f"but its manifest records {manifest.model.name} ({manifest.model.dimension}); "
                     f"{target.rebuild_hint()}")
         counted = self._count(target.collection)
-        if counted != manifest.passages:
+        if counted < manifest.passages:
             raise IndexCorruptError(f"collection {target.collection!r} at {target} holds {counted} passages, its "
                                     f"documents record {manifest.passages}; {target.rebuild_hint()}")
+        if counted > manifest.passages:  # passages of documents whose record is not written: an interrupted sync
+            logger.warning("collection %r at %s holds %d passages of documents it does not list (an interrupted "
+                           "add or remove?); they are never returned, and running it again clears them",
+                           target.collection, target, counted - manifest.passages)
 
     def _count(self, collection: str, filter: str = "") -> int:
         rows = self._client.query(collection, filter=filter, output_fields=["count(*)"])

@@ -193,3 +193,18 @@ def test_sentence_vectors_can_be_left_out(milvus_file, seed_docs, tiny_model, mo
     here, there = index.answer(QUESTION, mode="hybrid", threshold=0), dense_index.answer(QUESTION, mode="hybrid",
                                                                                         threshold=0)
     assert here.text == there.text  # the reader embeds its candidates instead
+
+
+def test_an_interrupted_add_is_invisible_and_runs_again(milvus_file, seed_docs):
+    target, client = _lexical_collection(milvus_file, seed_docs, "killed_sync")
+    extra = _other_document()
+    # What a sync killed before the document's record was written leaves: its passages only.
+    client.upsert(target.collection, [{"pk": passage_key(extra.doc_id, 0), "doc_id": extra.doc_id, "passage_no": 0,
+                                       "start": 0, "end": 10, "first_sentence": 0, "last_sentence": 1,
+                                       "text": extra.text[:10], "lexical": "zorblatt glacier"}])
+    store = MilvusStore.open(target)
+    assert len(store.lexical_search(["zorblatt"], 5)[0]) == 0 and store.manifest.document_count == 1
+    store.add_documents([extra])  # run again
+    ids, _ = store.lexical_search(["zorblatt"], 5)
+    assert len(ids) == 1 and store.document(store.passage(int(ids[0])).doc_index).doc_id == extra.doc_id
+    assert MilvusStore.open(target).passage_count() == store.passage_count()
