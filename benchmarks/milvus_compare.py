@@ -13,6 +13,10 @@ default). Both are then asked through the product's `rag.evaluate` (Index.answer
 reader's containment; answer latency p50/p95 is timed apart (warm, each question asked of every store in turn).
 Index time is the shared build (chunk, analyse, embed) plus each store's write.
 
+Slow on a small machine: on 2 shared cores the SQuAD build (2,067 paragraphs, 10,434 sentences embedded) took
+7 minutes and 1,000 questions in all modes and both stores more than 40; `--modes` and `--limit` cut it down.
+Each quality row is printed as soon as it is measured, the latency rows at the end.
+
 Needs pymilvus and milvus-lite (`pip install 'rag[milvus]'`); without them it says so and exits 0.
 """
 
@@ -79,7 +83,9 @@ def measure(name, questions, stores, modes, english_modes, build_seconds, k):
             rows.append({"set": name, "store": label, "mode": mode, **report.retrieval,
                          "containment": report.answers.get("containment"),
                          "index_s": build_seconds + write_seconds, "write_s": write_seconds, "open_s": open_seconds,
-                         "passages": len(index), "questions": len(questions)})
+                         "passages": len(index), "questions": len(questions), "p50_ms": float("nan"),
+                         "p95_ms": float("nan")})
+            print(_line(rows[-1]) + "   (quality; latency follows)", flush=True)
     for mode in dict.fromkeys(modes + english_modes):
         asked = [(row, stores[row["store"]][0]) for row in rows if row["mode"] == mode and row["set"] == name]
         times: dict[int, list[float]] = {id(row): [] for row, _ in asked}

@@ -294,6 +294,8 @@ def _cmd_chat(args) -> int:
         from .errors import RagError
 
         raise RagError(f"the chat needs Gradio ({exc}); install it with `pip install -e .[ui]`") from None
+    if getattr(args, "collection", None):  # the chat reads its settings from RAG_* (ui/app.py)
+        os.environ["RAG_COLLECTION"] = args.collection
     return run_cli(args)
 
 

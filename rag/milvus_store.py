@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from collections import OrderedDict
+from contextlib import contextmanager
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +45,8 @@ from .lexical import analyze
 from .manifest import DocumentRecord, Manifest
 from .store import PassageRow, SentenceRow
 from .types import Document
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "milvus:"
 DEFAULT_COLLECTION = "rag"
@@ -60,6 +64,12 @@ ANALYSER_PARAMS = {
     "english": {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]},
                                                     {"type": "stemmer", "language": "english"}]},
 }
+# Settings for large collections, read when a build creates them (docs/scale-out.md):
+#   RAG_MILVUS_SHARDS=N              shards of the passage collection (default: the server's, 1)
+#   RAG_MILVUS_DENSE_INDEX=TYPE      HNSW, IVF_SQ8, DISKANN, ... (default AUTOINDEX)
+#   RAG_MILVUS_SENTENCE_VECTORS=0    do not store sentence vectors (the reader then embeds its candidates)
+SHARDS_VARIABLE, DENSE_INDEX_VARIABLE, SENTENCES_VARIABLE = (
+    "RAG_MILVUS_SHARDS", "RAG_MILVUS_DENSE_INDEX", "RAG_MILVUS_SENTENCE_VECTORS")
 _COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 
 
@@ -233,8 +243,8 @@ class MilvusStore:
         if not client.has_collection(target.docs_collection):
             raise IndexCorruptError(f"collection {target.docs_collection!r} at {target} is missing, so the "
                                     f"passages in {target.collection!r} cannot be read; {target.rebuild_hint()}")
-        client.load_collection(target.collection)
-        client.load_collection(target.docs_collection)
+        for name in (target.collection, target.docs_collection):
+            _load(client, name)
         rows = client.query(target.docs_collection, filter='pk == "manifest"', output_fields=["payload"])
         if not rows:
             raise IndexCorruptError(f"collection {target.collection!r} at {target} has no manifest (a build was "
@@ -261,9 +271,13 @@ class MilvusStore:
                     f"but its manifest records {manifest.model.name} ({manifest.model.dimension}); "
                     f"{target.rebuild_hint()}")
         counted = self._count(target.collection)
-        if counted != manifest.passages:
+        if counted < manifest.passages:
             raise IndexCorruptError(f"collection {target.collection!r} at {target} holds {counted} passages, its "
                                     f"documents record {manifest.passages}; {target.rebuild_hint()}")
+        if counted > manifest.passages:  # passages of documents whose record is not written: an interrupted sync
+            logger.warning("collection %r at %s holds %d passages of documents it does not list (an interrupted "
+                           "add or remove?); they are never returned, and running it again clears them",
+                           target.collection, target, counted - manifest.passages)
 
     def _count(self, collection: str, filter: str = "") -> int:
         rows = self._client.query(collection, filter=filter, output_fields=["count(*)"])
@@ -311,9 +325,11 @@ class MilvusStore:
         base = _manifest_base(built.manifest, analyser)
         writer = _Writer(client, target, analyser)
         vectors = _vectors_of(built.dense)
+        sentence_vectors = built.sentence_vectors if _keep_sentence_vectors() else None
+        base["milvus"]["sentences"] = sentence_vectors is not None
         documents = [Document(r.doc_id, r.source, t) for r, t in zip(built.manifest.documents, built.texts)]
         records = built.manifest.documents.to_list()
-        writer.write(documents, records, built.passage_rows, built.sentence_rows, vectors, built.sentence_vectors,
+        writer.write(documents, records, built.passage_rows, built.sentence_rows, vectors, sentence_vectors,
                      orders=range(len(documents)), show_progress=show_progress)
         writer.put_manifest(base)  # last: an interrupted build has none and says so on open
         client.flush(target.collection)
@@ -533,7 +549,8 @@ class MilvusStore:
         first = (max(self._orders) + 1) if self._orders else 0
         writer = _Writer(self._client, self.target, self.analyser_mode)
         writer.write(documents, records, built.passage_rows, built.sentence_rows, _vectors_of(built.dense),
-                     built.sentence_vectors, orders=range(first, first + len(documents)))
+                     built.sentence_vectors if self._base.get("milvus", {}).get("sentences") else None,
+                     orders=range(first, first + len(documents)))
         self._client.flush(self.target.collection)
         self._client.flush(self.target.docs_collection)
         self._reload()
@@ -578,8 +595,11 @@ def _create(client, target: MilvusTarget, dimension: int | None, analyser: str) 
     index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
     if dimension:
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
-        index.add_index(field_name="dense", index_type="AUTOINDEX", metric_type="IP")
-    client.create_collection(target.collection, schema=schema, index_params=index)
+        index.add_index(field_name="dense", index_type=os.environ.get(DENSE_INDEX_VARIABLE) or "AUTOINDEX",
+                        metric_type="IP")
+    shards = os.environ.get(SHARDS_VARIABLE)
+    extra = {"num_shards": int(shards)} if shards and shards.isdigit() and int(shards) > 0 else {}
+    client.create_collection(target.collection, schema=schema, index_params=index, **extra)
 
     docs = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     docs.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=200)
@@ -593,11 +613,15 @@ def _create(client, target: MilvusTarget, dimension: int | None, analyser: str) 
     client.create_collection(target.docs_collection, schema=docs, index_params=doc_index)
 
 
+def _keep_sentence_vectors() -> bool:
+    return os.environ.get(SENTENCES_VARIABLE, "1").lower() not in ("0", "false", "no")
+
+
 def _manifest_base(manifest: Manifest, analyser: str) -> dict:
     data = manifest.to_dict()
     for key in ("documents", "files"):
         data.pop(key, None)
-    data["dense_index"] = "milvus AUTOINDEX (IP)" if manifest.model else None
+    data["dense_index"] = f"milvus {os.environ.get(DENSE_INDEX_VARIABLE) or 'AUTOINDEX'} (IP)" if manifest.model else None
     data["milvus"] = {"analyser": analyser, "sentences": True}
     return data
 
@@ -687,20 +711,43 @@ class _Writer:
         self._put(self.target.docs_collection, record_rows)  # last: a record makes its document visible
 
 
+@contextmanager
+def _quiet_iterator():
+    """Milvus Lite does not implement the timestamp call a query iterator starts with; pymilvus then falls back to a
+    client-side timestamp, after the in-process server and pymilvus have logged an error and a warning. Silence both."""
+    names = ("grpc._server", "pymilvus.client.iterator.query_iterator")
+    levels = [logging.getLogger(n).level for n in names]
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in zip(names, levels):
+            logging.getLogger(name).setLevel(level)
+
+
+def _load(client, name: str) -> None:
+    """Load a collection unless it is loaded already (with however many replicas an operator gave it)."""
+    try:
+        state = str(client.get_load_state(name).get("state", ""))
+    except Exception:  # older servers or Lite without load states: just load
+        state = ""
+    if "Loaded" not in state or "NotLoad" in state:
+        client.load_collection(name)
+
+
 def _read_payloads(client, collection: str) -> list[dict]:
     """Every document's record payload (joined from its parts)."""
     parts: dict[str, list[tuple[int, str]]] = {}
-    iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
-                                     output_fields=["doc_id", "part", "payload"])
-    try:
-        while True:
-            batch = iterator.next()
-            if not batch:
-                break
-            for row in batch:
-                parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
-    finally:
-        iterator.close()
+    with _quiet_iterator():
+        iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
+                                         output_fields=["doc_id", "part", "payload"])
+        try:
+            while batch := iterator.next():
+                for row in batch:
+                    parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
+        finally:
+            iterator.close()
     payloads = []
     for doc_id, pieces in parts.items():
         try:

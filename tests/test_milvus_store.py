@@ -7,6 +7,7 @@ Skipped (with the reason) where milvus-lite is not installed; `make test` instal
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from rag.types import Document  # noqa: E402
 from test_store_contract import StoreContract  # noqa: E402
 
 QUESTION = "Which province did Muzammil govern?"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -176,5 +178,33 @@ def test_cli_indexes_and_answers_from_milvus(tmp_path, seed_docs, capsys):
     assert main(["ask", QUESTION, "--index", where, "--collection", "cli"]) == 0
     out = capsys.readouterr().out
     assert "Balkh" in out
+    questions = ROOT / "seeds" / "questions.jsonl"
+    assert main(["eval", str(questions), "--index", where, "--collection", "cli", "--mode", "lexical"]) == 0
+    assert "lexical" in capsys.readouterr().out
     assert main(["ask", QUESTION, "--index", where, "--collection", "missing"]) != 0
     assert "no collection 'missing'" in capsys.readouterr().err
+
+
+def test_sentence_vectors_can_be_left_out(milvus_file, seed_docs, tiny_model, monkeypatch, dense_index):
+    monkeypatch.setenv("RAG_MILVUS_SENTENCE_VECTORS", "0")
+    index = rag.Index.build([seed_docs], path=f"milvus:{milvus_file}", model=str(tiny_model), show_progress=False,
+                            config=rag.Config(collection="no_sentences"))
+    assert index.store.sentence_vectors([0, 1]) is None
+    here, there = index.answer(QUESTION, mode="hybrid", threshold=0), dense_index.answer(QUESTION, mode="hybrid",
+                                                                                        threshold=0)
+    assert here.text == there.text  # the reader embeds its candidates instead
+
+
+def test_an_interrupted_add_is_invisible_and_runs_again(milvus_file, seed_docs):
+    target, client = _lexical_collection(milvus_file, seed_docs, "killed_sync")
+    extra = _other_document()
+    # What a sync killed before the document's record was written leaves: its passages only.
+    client.upsert(target.collection, [{"pk": passage_key(extra.doc_id, 0), "doc_id": extra.doc_id, "passage_no": 0,
+                                       "start": 0, "end": 10, "first_sentence": 0, "last_sentence": 1,
+                                       "text": extra.text[:10], "lexical": "zorblatt glacier"}])
+    store = MilvusStore.open(target)
+    assert len(store.lexical_search(["zorblatt"], 5)[0]) == 0 and store.manifest.document_count == 1
+    store.add_documents([extra])  # run again
+    ids, _ = store.lexical_search(["zorblatt"], 5)
+    assert len(ids) == 1 and store.document(store.passage(int(ids[0])).doc_index).doc_id == extra.doc_id
+    assert MilvusStore.open(target).passage_count() == store.passage_count()
