@@ -10,47 +10,38 @@ documents" panel copies files into the index's own `documents/` folder and syncs
 checked on the server), then swaps in the reloaded index for the next question; questions already running
 finish on the index they started with. Uploads and removals run one at a time. Questions are answered by `Index.answer`, follow-ups rewritten by
 `rag.followup`, and the HTML is built by `ui.render`: this module holds no retrieval logic.
+This module holds the chat layout, question handling and `rag chat` (`run_cli`); it deliberately does not hold
+the documents panel (`ui.documents_panel`) or serving, logins and port checks (`ui.serve`), whose names it
+re-exports so `from ui.app import launch, read_logins, ...` keeps working.
 Gradio is imported inside the functions, so importing `ui.app` (for `rag chat --help`) stays cheap.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 from rag.cli_format import plural
 from rag.config import DEFAULT_MODEL, MAX_QUESTION_CHARS
 from rag.errors import RagError
 
-from .render import CSS, Turn, esc, render_answer, render_conversation, render_error
+from .documents_panel import upload_panel  # noqa: F401  (re-exported)
+from .render import Turn, esc, render_answer, render_conversation, render_error
+from .serve import (  # noqa: F401  (re-exported: tests, benchmarks and `rag chat` import these from ui.app)
+    CONCURRENCY,
+    MAX_FILE_SIZE,
+    SCROLL_JS,
+    is_loopback,
+    launch,
+    open_or_build_index,
+    port_in_use,
+    reachable_urls,
+    read_logins,
+)
 
 DEFAULT_K = 5
 MAX_K = 20
-# Requests answered at the same time. Answering is CPU work that releases the GIL in numpy/faiss/torch, and
-# the index is read-only, so sessions need not wait for each other (Gradio's own default is one at a time).
-CONCURRENCY = 16
-# Without uploads Gradio's upload route is still there, so cap what it accepts; with uploads, the per-file limit.
-MAX_FILE_SIZE = "1mb"
 EXAMPLES = 3
 QUESTION_SET = "questions.jsonl"  # a question set shipped beside the documents gives the example questions
-
-# Clicking a citation marker scrolls its source into view and flashes it. A plain "#id" link alone is not
-# enough: the conversation sits in a scrolled container and Gradio may rewrite the URL.
-SCROLL_JS = """
-() => {
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest("a.rag-marker");
-    if (!link) return;
-    const target = document.getElementById(link.dataset.target);
-    if (!target) return;
-    event.preventDefault();
-    target.scrollIntoView({behavior: "smooth", block: "center"});
-    target.classList.add("rag-flash");
-    setTimeout(() => target.classList.remove("rag-flash"), 1600);
-  });
-}
-"""
 
 
 def example_questions(index) -> list[str]:
@@ -181,169 +172,6 @@ def build_app(index, examples: list[str] | None = None, uploads=None):
         question.submit(ask, inputs, outputs, api_visibility="private", concurrency_limit=CONCURRENCY)
         clear_button.click(clear, None, outputs, api_name="clear")
     return demo
-
-
-def upload_panel(gr, current: dict, changing, limits, header) -> None:
-    """The "Add documents" and "Remove a document" controls (inside the settings column)."""
-    from rag.errors import RagError as Error
-    from rag.index import Index
-    from rag.uploads import UPLOAD_SUFFIXES, add_files, remove_file, uploaded_documents
-
-    def reload():
-        old = current["index"]
-        current["index"] = Index.load(old.path, config=old.config)
-        return current["index"]
-
-    def choices():
-        return [name for name, _ in uploaded_documents(current["index"])]
-
-    def add(files, progress=gr.Progress()):
-        # Gradio keeps an upload's original name as the last part of its temporary path.
-        paths = [getattr(f, "name", f) for f in (files or [])]
-        pairs = [(path, os.path.basename(path)) for path in paths]
-        if not pairs:
-            return "Choose files to add first.", gr.update(), gr.update(), None
-        if not changing.acquire(blocking=False):
-            return "Another upload is being indexed; try again when it is done.", gr.update(), gr.update(), files
-        try:
-            progress(0.1, desc=f"Checking {plural(len(pairs), 'file')}")
-            progress(0.3, desc="Reading and indexing")
-            written, report = add_files(current["index"], pairs, limits)
-            progress(0.9, desc="Loading the updated index")
-            index = reload()
-        except Error as exc:
-            return f"Not added: {exc}", gr.update(), gr.update(), None
-        finally:
-            changing.release()
-        skipped = len(written) - report.added - report.updated
-        note = (f" {plural(skipped, 'file')} could not be read or repeated a document already indexed "
-                f"(see the server log)." if skipped > 0 else "")
-        return (f"Added {', '.join(written)}: {report.summary()}. The index now holds "
-                f"{plural(index.manifest.document_count, 'document')}.{note}",
-                header_html(index), gr.update(choices=choices(), value=None), None)
-
-    def remove(name, confirmed):
-        if not name:
-            return "Choose a document to remove.", gr.update(), gr.update(), False
-        if not confirmed:
-            return f"Tick the box to confirm removing {name}.", gr.update(), gr.update(), False
-        with changing:
-            try:
-                report = remove_file(current["index"], name)
-                index = reload()
-            except Error as exc:
-                return f"Not removed: {exc}", gr.update(), gr.update(), False
-        return (f"Removed {name} ({report.summary()}). The index now holds "
-                f"{plural(index.manifest.document_count, 'document')}.",
-                header_html(index), gr.update(choices=choices(), value=None), False)
-
-    gr.Markdown("### Add documents")
-    files = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), label="Documents",
-                    elem_id="rag-upload-files")
-    gr.Markdown(f"Accepted: {limits.describe()}. Files are kept in the index's own documents folder.",
-                elem_id="rag-upload-limits")
-    add_button = gr.Button("Add documents", variant="secondary", elem_id="rag-upload")
-    status = gr.Markdown(elem_id="rag-upload-status")
-    gr.Markdown("### Remove a document")
-    picked = gr.Dropdown(choices(), value=None, label="Added documents", elem_id="rag-remove-choice")
-    confirm = gr.Checkbox(False, label="Yes, remove it and its passages from the index", elem_id="rag-remove-confirm")
-    remove_button = gr.Button("Remove", variant="stop", size="sm", elem_id="rag-remove")
-    add_button.click(add, [files], [status, header, picked, files], api_name="add_documents", concurrency_limit=1)
-    remove_button.click(remove, [picked, confirm], [status, header, picked, confirm], api_name="remove_document",
-                        concurrency_limit=1)
-
-
-def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False,
-           quiet: bool = False, auth: list[tuple[str, str]] | None = None, max_file_size=None):
-    """Start serving `demo`; blocks unless `prevent_thread_lock`. Returns what `Blocks.launch` returns.
-
-    `auth`: the (user, password) pairs Gradio's login accepts; None serves without a login."""
-    import gradio as gr
-
-    demo.queue(default_concurrency_limit=CONCURRENCY)
-    try:
-        return demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=prevent_thread_lock,
-                           quiet=quiet, css=CSS, js=SCROLL_JS, theme=gr.themes.Soft(), footer_links=["api"],
-                           auth=auth or None, max_file_size=max_file_size or MAX_FILE_SIZE)
-    except OSError as exc:  # Gradio says "Cannot find empty port"; say which flag fixes it
-        raise RagError(f"port {port} is in use on {host}; pass --port N with a free port") from exc
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is reachable from this machine only."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def read_logins(pairs: list[str], auth_file: str | None) -> list[tuple[str, str]]:
-    """(user, password) pairs from `--auth USER:PASSWORD` values and an `--auth-file` (one pair a line, # comments)."""
-    logins = []
-    lines = [(f"--auth {pair.split(':', 1)[0]}:…", pair) for pair in pairs]
-    if auth_file:
-        try:
-            text = Path(auth_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RagError(f"cannot read the --auth-file {auth_file} ({getattr(exc, 'strerror', None) or exc}); "
-                           f"give a UTF-8 file with one USER:PASSWORD a line") from None
-        lines += [(f"{auth_file} line {n}", line.strip()) for n, line in enumerate(text.splitlines(), start=1)
-                  if line.strip() and not line.lstrip().startswith("#")]
-        if not any(where.startswith(auth_file) for where, _ in lines):
-            raise RagError(f"the --auth-file {auth_file} holds no logins; add one USER:PASSWORD a line")
-    for where, pair in lines:
-        user, sep, password = pair.partition(":")
-        if not sep or not user or not password:
-            raise RagError(f"{where} is not USER:PASSWORD with both parts; write it as user:password")
-        logins.append((user, password))
-    return logins
-
-
-def port_in_use(host: str, port: int) -> bool:
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def reachable_urls(host: str, port: int) -> list[str]:
-    """Addresses a browser can open: for a wildcard host, this machine's loopback and its network address."""
-    import socket
-
-    if host not in ("0.0.0.0", "::", ""):
-        return [f"http://{'[' + host + ']' if ':' in host else host}:{port}"]
-    urls = [f"http://127.0.0.1:{port}"]
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the outgoing interface
-            address = probe.getsockname()[0]
-        if not address.startswith("127."):
-            urls.append(f"http://{address}:{port}")
-    except OSError:
-        pass
-    return urls
-
-
-def open_or_build_index(index_dir: str | None, model: str | None, docs: str | None):
-    """The index folder if it exists; otherwise built from `docs` (default: seeds/) with progress bars."""
-    from rag.api import open_index
-    from rag.config import Config
-    from rag.storage import MANIFEST
-
-    config = Config.from_env(index_path=index_dir, model=model)
-    if docs and (config.index_path / MANIFEST).exists():
-        print(f"Using the existing index at {config.index_path}; --docs is only read when it is missing "
-              f"(rebuild with `rag index {docs} --index {config.index_path}`).", file=sys.stderr)
-    return open_index(config, [docs] if docs else None, notify=lambda line: print(line, file=sys.stderr))
 
 
 def run_cli(args) -> int:
