@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from .config import Config
-from .index import Index, is_milvus, milvus_target
+from .index import Index
+from .locations import is_milvus, milvus_target
 from .storage import MANIFEST, recover
 from .types import Answer, Hit
 

@@ -63,7 +63,7 @@ def _cmd_index(args) -> int:
 
     index = None if args.rebuild else _syncable(config)
     if index is not None:
-        from .storage import check_target
+        from .index_folder import check_target
 
         check_target(config.index_path, args.paths)
         report = index.sync(args.paths, show_progress=not args.no_progress)

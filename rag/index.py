@@ -12,7 +12,6 @@ module only validates what users pass in, opens the parts and passes results bet
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from .citations import CitationVerifier
-from .sources import CHANGED, MISSING, SourceFiles, SourceState, stat_record
+from .sources import CHANGED, MISSING, SourceFiles, SourceState, _with_source_stats
 from .config import Config
 from .encoding import Encoder
 from .errors import InputError, ModelUnavailableError, RagError
 from .local_store import LocalStore
-from .manifest import DocumentRecord, DocumentTable, Manifest
+from .locations import is_milvus, milvus_target, open_store
+from .manifest import DocumentRecord, Manifest
 from .reader import DEFAULT_DECLINE_THRESHOLD, Reader
 from .retrieval import Retriever
 from .types import Answer, Citation, Document, Hit, Span
@@ -72,7 +72,7 @@ class Index:
         """
         from .documents import load_documents
 
-        from .storage import check_target
+        from .index_folder import check_target
 
         if isinstance(sources, (str, Path)):
             sources = [sources]
@@ -94,7 +94,7 @@ class Index:
         vectors were computed elsewhere with that model, which queries will load by name.
         """
         from .builder import build_index
-        from .storage import build_lock, check_target
+        from .index_folder import build_lock, check_target
 
         started = time.perf_counter()
         if is_milvus(config.index_path):
@@ -274,32 +274,6 @@ class Index:
             span = Span(citation.quote[a - citation.start : b - citation.start], a, b)
         return Answer(question, citation.quote, verdict.confidence, [citation], hits, mode, stale_sources=stale,
                       missing_sources=missing, span=span)
-
-
-def is_milvus(index) -> bool:
-    """Whether `--index` names a Milvus index (`milvus:FILE.db`, `milvus:http://HOST:19530`), not a folder."""
-    return str(index).startswith("milvus:")
-
-
-def milvus_target(config: Config):
-    from .milvus_store import MilvusTarget
-
-    return MilvusTarget.parse(config.index_path, config.collection)
-
-
-def open_store(config: Config):
-    """The store the settings name: a Milvus collection for a `milvus:` index, else the index folder."""
-    if is_milvus(config.index_path):
-        from .milvus_store import MilvusStore
-
-        return MilvusStore.open(milvus_target(config))
-    return LocalStore.open(config.index_path)
-
-
-def _with_source_stats(manifest: Manifest) -> Manifest:
-    """The manifest with each file's size and modification time, and the folder relative sources are under."""
-    rows = [row | stat_record(row["source"]) for row in manifest.documents.to_list()]
-    return replace(manifest, documents=DocumentTable(rows), source_root=os.getcwd())
 
 
 __all__ = ["Index", "RagError"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import storage
+from . import index_folder, integrity, storage
 from .errors import RagError
 from .lexical import LexicalIndex, top_k
 from .manifest import DocumentRecord, Manifest
@@ -48,12 +48,12 @@ class LocalStore:
         try:
             self._lexical = LexicalIndex.load(self.path)
         except (OSError, ValueError, KeyError) as exc:
-            raise storage.damaged(self.path, manifest, f"bm25: {exc}") from None
+            raise integrity.damaged(self.path, manifest, f"bm25: {exc}") from None
         if self._lexical.size != manifest.passages:
-            raise storage.damaged(self.path, manifest, f"bm25: {self._lexical.size} passages, the manifest "
+            raise integrity.damaged(self.path, manifest, f"bm25: {self._lexical.size} passages, the manifest "
                                                        f"records {manifest.passages}")
         if dense_index is not None and dense_index.ntotal != manifest.passages:
-            raise storage.damaged(self.path, manifest, f"dense.faiss: {dense_index.ntotal} vectors for "
+            raise integrity.damaged(self.path, manifest, f"dense.faiss: {dense_index.ntotal} vectors for "
                                                        f"{manifest.passages} passages")
         self._dense = dense_index
         self._layouts: list | None = None
@@ -62,14 +62,14 @@ class LocalStore:
         if (self.path / storage.SENTENCE_VECTORS).exists():
             self._sentence_vectors = storage.load_table(self.path, storage.SENTENCE_VECTORS)
             if self._sentence_vectors.shape[0] != len(self._sentences):
-                raise storage.damaged(self.path, manifest, f"{storage.SENTENCE_VECTORS}: "
+                raise integrity.damaged(self.path, manifest, f"{storage.SENTENCE_VECTORS}: "
                                       f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} sentences")
 
     @classmethod
     def open(cls, path: str | Path) -> LocalStore:
         path = Path(path)
         manifest = storage.read_manifest(path)
-        storage.check_files(path, manifest)
+        integrity.check_files(path, manifest)
         dense_index = None
         if manifest.model is not None:
             from .dense import load_index
@@ -78,7 +78,7 @@ class LocalStore:
                 dense_index = load_index(path)
             except RuntimeError as exc:
                 what = "missing" if not (path / "dense.faiss").exists() else str(exc).strip().splitlines()[-1]
-                raise storage.damaged(path, manifest, f"dense.faiss: {what}") from None
+                raise integrity.damaged(path, manifest, f"dense.faiss: {what}") from None
             manifest.check_dense(path, int(dense_index.d))
         return cls(path, manifest, dense_index)
 
@@ -99,9 +99,9 @@ class LocalStore:
                 from .dense import save_index
 
                 save_index(built.dense, folder)
-            storage.write_manifest(folder, replace(built.manifest, files=storage.describe_files(folder)))
+            storage.write_manifest(folder, replace(built.manifest, files=integrity.describe_files(folder)))
 
-        storage.write_atomically(Path(path), write)
+        index_folder.write_atomically(Path(path), write)
 
     # ----------------------------------------------------------------- the Store contract
     @property

@@ -4,7 +4,8 @@ A stat that matches the size and modification time recorded at indexing means cu
 read and its sha256 compared with the manifest's, so touching a file without changing it is not a change. PDF,
 HTML and DOCX files are extracted again (`extractors`), and it is their extracted text that is hashed and cited. Files
 read for that are kept in a cache bounded by bytes (least recently used first out), which the citation checks
-share. This module neither decides what to cite nor prints.
+share. It also stamps a freshly built manifest with each file's size and modification time (`_with_source_stats`).
+This module neither decides what to cite nor prints.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .documents import SUFFIXES, content_hash
 from .extractors import EXTRACTED_SUFFIXES, Unreadable, extract
-from .manifest import DocumentRecord, Manifest
+from .manifest import DocumentRecord, DocumentTable, Manifest
 
 CURRENT, CHANGED, MISSING, NOT_A_FILE = "current", "changed", "missing", "not a file"
 CACHE_BYTES = 32 * 2**20
@@ -122,3 +123,9 @@ def stat_record(path: str | os.PathLike) -> dict:
     except OSError:
         return {}
     return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _with_source_stats(manifest: Manifest) -> Manifest:
+    """The manifest with each file's size and modification time, and the folder relative sources are under."""
+    rows = [row | stat_record(row["source"]) for row in manifest.documents.to_list()]
+    return replace(manifest, documents=DocumentTable(rows), source_root=os.getcwd())

@@ -134,7 +134,8 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
     from .errors import InputError
     from .local_store import LocalStore
     from .manifest import DocumentTable
-    from .storage import DOCUMENTS, build_lock, replace_manifest
+    from .index_folder import build_lock
+    from .storage import DOCUMENTS, replace_manifest
 
     path = Path(index.path)
     own = path / DOCUMENTS

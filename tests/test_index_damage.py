@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import rag
-from rag import storage
+from rag import index_folder
 from rag.cli import main
 
 QUESTION = "Which province did Muzammil govern before Balkh?"
@@ -144,7 +144,7 @@ def test_next_build_removes_leftovers_of_killed_builds_only(tmp_path, seed_docs,
 
 def test_second_build_into_the_same_folder_is_refused(small_index, seed_docs, capsys):
     before = (small_index.path / "manifest.json").read_bytes()
-    with storage.build_lock(small_index.path):
+    with index_folder.build_lock(small_index.path):
         assert main(["index", str(seed_docs), "--index", str(small_index.path), "--model", "none"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: another build is running") and f"(pid {os.getpid()})" in err
