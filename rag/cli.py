@@ -18,7 +18,6 @@ import os
 import sys
 
 from .cli_commands import (  # noqa: F401  (re-exported: ui.app and older callers import these from rag.cli)
-    CHECK_SOURCES_UP_TO,
     _cmd_ask,
     _cmd_chat,
     _cmd_eval,

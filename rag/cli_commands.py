@@ -97,18 +97,13 @@ def _cmd_ask(args) -> int:
 
 
 # Above this many documents the start-up check of every file's stat is skipped (answers still check theirs).
-CHECK_SOURCES_UP_TO = 10_000
-
-
 def warn_if_sources_changed(index) -> None:
     """Say on stderr, once at start, which indexed files changed or went away since indexing."""
-    from .cli_format import format_sources_changed
+    from .cli_format import sources_changed_line
 
-    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
-        return
-    changed = index.changed_sources()
-    if changed:
-        print(f"warning: {format_sources_changed(changed, index.update_command())}", file=sys.stderr)
+    line = sources_changed_line(index)
+    if line:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def _cmd_eval(args) -> int:

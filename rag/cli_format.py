@@ -186,3 +186,13 @@ def write_report(report: EvaluationReport, path: str | Path) -> None:
     except OSError as exc:
         raise InputError(f"cannot write the report to {path} ({exc.strerror}); choose another --json path") from None
 
+
+def sources_changed_line(index) -> str | None:
+    """One line naming the indexed files that changed or went away since indexing (None when all are current, or
+    when the index holds more documents than a start-up check should stat)."""
+    from .sources import CHECK_SOURCES_UP_TO
+
+    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
+        return None
+    changed = index.changed_sources()
+    return format_sources_changed(changed, index.update_command()) if changed else None

@@ -21,11 +21,11 @@ from __future__ import annotations
 import sys
 
 from rag.cli_format import plural
-from rag.config import DEFAULT_MODEL, MAX_QUESTION_CHARS
+from rag.config import MAX_QUESTION_CHARS
 from rag.errors import RagError
 
 from .documents_panel import upload_panel  # noqa: F401  (re-exported)
-from .render import Turn, esc, render_answer, render_conversation, render_error
+from .render import Turn, header_html, render_answer, render_conversation, render_error
 from .serve import (  # noqa: F401  (re-exported: tests, benchmarks and `rag chat` import these from ui.app)
     CONCURRENCY,
     MAX_FILE_SIZE,
@@ -68,13 +68,9 @@ def example_questions(index) -> list[str]:
 
 def sources_changed_note(index) -> str | None:
     """One line naming the indexed files that changed or went away since indexing (None when all are current)."""
-    from rag.cli import CHECK_SOURCES_UP_TO
-    from rag.cli_format import format_sources_changed
+    from rag.cli_format import sources_changed_line
 
-    if index.manifest.document_count > CHECK_SOURCES_UP_TO:
-        return None
-    changed = index.changed_sources()
-    return format_sources_changed(changed, index.update_command()) if changed else None
+    return sources_changed_line(index)
 
 
 def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) -> Turn:
@@ -91,17 +87,6 @@ def answer_turn(index, question: str, k, mode: str | None, turns: list[Turn]) ->
         return Turn(number, question, "", None, render_error(number, question, str(exc)))
     return Turn(number, question, searched_for, answer.text,
                 render_answer(number, question, searched_for, answer, index.document_text, index.update_command()))
-
-
-def header_html(index, changed_note: str | None = None) -> str:
-    manifest = index.manifest
-    return ("<h2 style='margin:0'>Ask your documents</h2>"
-            f"<p style='opacity:.7;margin:.2rem 0 0' id='rag-counts'>{esc(plural(manifest.document_count, 'document'))}, "
-            f"{esc(plural(manifest.passages, 'passage'))} in "
-            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
-            f"semantic model: {esc(manifest.describe_model())}"
-            f"{' (bundled, Apache-2.0)' if manifest.model_name == DEFAULT_MODEL else ''}</p>"
-            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else ""))
 
 
 def build_app(index, examples: list[str] | None = None, uploads=None):
@@ -176,8 +161,6 @@ def build_app(index, examples: list[str] | None = None, uploads=None):
 
 def run_cli(args) -> int:
     """`rag chat`: check the serving flags, open (or build) the index, then serve the chat until interrupted."""
-    from rag.cli import warn_if_sources_changed
-
     logins = read_logins(args.auth, args.auth_file)
     public = args.share or not is_loopback(args.host)
     where = "a public share link" if args.share else f"{args.host}, which other machines can reach"
@@ -190,7 +173,9 @@ def run_cli(args) -> int:
     if port_in_use(args.host, args.port):
         raise RagError(f"port {args.port} is in use; pass --port N")
     index = open_or_build_index(args.index, args.model, args.docs)
-    warn_if_sources_changed(index)
+    note = sources_changed_note(index)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     urls = " or ".join(reachable_urls(args.host, args.port))
     limits = None
     if not getattr(args, "read_only", False) and (not public or getattr(args, "allow_uploads", False)):

@@ -12,6 +12,8 @@ import os
 
 from rag.cli_format import plural
 
+from .render import header_html
+
 
 def upload_panel(gr, current: dict, changing, limits, header) -> None:
     """The "Add documents" and "Remove a document" controls (inside the settings column)."""
@@ -19,7 +21,6 @@ def upload_panel(gr, current: dict, changing, limits, header) -> None:
     from rag.index import Index
     from rag.uploads import UPLOAD_SUFFIXES, add_files, remove_file, uploaded_documents
 
-    from .app import header_html  # here, not at the top: ui.app imports this module
 
     def reload():
         old = current["index"]

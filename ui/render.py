@@ -193,3 +193,18 @@ CSS = """
 .rag-na { opacity: 0.4; }
 .rag-empty { opacity: 0.7; padding: 1rem; }
 """
+
+
+def header_html(index, changed_note: str | None = None) -> str:
+    """The chat's header: document and passage counts, the index folder, the model, and a changed-sources banner."""
+    from rag.cli_format import plural
+    from rag.config import DEFAULT_MODEL
+
+    manifest = index.manifest
+    return ("<h2 style='margin:0'>Ask your documents</h2>"
+            f"<p style='opacity:.7;margin:.2rem 0 0' id='rag-counts'>{esc(plural(manifest.document_count, 'document'))}, "
+            f"{esc(plural(manifest.passages, 'passage'))} in "
+            f"<code title='{esc(index.path)}'>{esc(index.path.name)}</code>; "
+            f"semantic model: {esc(manifest.describe_model())}"
+            f"{' (bundled, Apache-2.0)' if manifest.model_name == DEFAULT_MODEL else ''}</p>"
+            + (f"<p class='rag-banner' id='rag-sources-changed'>{esc(changed_note)}</p>" if changed_note else ""))
