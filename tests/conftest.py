@@ -75,3 +75,13 @@ def dense_index(tmp_path_factory, seed_docs, tiny_model):
 
     return rag.Index.build([seed_docs], path=tmp_path_factory.mktemp("idx") / "dense", model=str(tiny_model),
                            show_progress=False)
+
+
+@pytest.fixture
+def learned_reader(monkeypatch, lexical_index):
+    """The learned reader for a test module about it (`pytestmark = pytest.mark.usefixtures("learned_reader")`);
+    the rest of the suite pins the earlier one (see isolated_environment)."""
+    monkeypatch.setenv("RAG_READER", "learned")
+    lexical_index.reader.scorer = "learned"
+    yield
+    lexical_index.reader.scorer = "rules"

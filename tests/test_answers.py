@@ -8,13 +8,7 @@ NANGARHAR = "Which province did Muzammil govern before Balkh?"
 SPOKESPERSON = "Who is the Taliban government's spokesperson?"
 
 
-@pytest.fixture(autouse=True)
-def learned_reader(monkeypatch, lexical_index):
-    """These tests are about the learned reader (conftest pins the earlier one for the rest of the suite)."""
-    monkeypatch.setenv("RAG_READER", "learned")
-    lexical_index.reader.scorer = "learned"
-    yield
-    lexical_index.reader.scorer = "rules"
+pytestmark = pytest.mark.usefixtures("learned_reader")
 
 
 def read_source(citation) -> str:

@@ -13,13 +13,7 @@ from rag.reader_model import DENSE_FEATURES, MODEL_FEATURES, WEIGHTS_FILE, Reade
 from rag.spans import SPAN_FEATURES, best_span, question_word_set, span_candidates
 
 
-@pytest.fixture(autouse=True)
-def learned_reader(monkeypatch, lexical_index):
-    """These tests are about the learned reader (conftest pins the earlier one for the rest of the suite)."""
-    monkeypatch.setenv("RAG_READER", "learned")
-    lexical_index.reader.scorer = "learned"
-    yield
-    lexical_index.reader.scorer = "rules"
+pytestmark = pytest.mark.usefixtures("learned_reader")
 
 
 def test_weights_file_is_plain_versioned_json_with_both_feature_sets():

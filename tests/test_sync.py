@@ -4,17 +4,16 @@ unchanged files are neither read again nor embedded, and a sync killed midway le
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import rag
+from kill_scripts import SYNC_SCRIPT
 from rag.cli import main
 from rag.encoding import Encoder
 
@@ -152,19 +151,6 @@ def test_formats_sync_keeps_pages(tmp_path):
     assert kiln.citations[0].section == "Glaze Firing"
 
 
-SYNC_SCRIPT = """
-import sys, time
-import rag
-from rag import builder
-real = builder.update_index
-def slow(*args, **kwargs):
-    result = real(*args, **kwargs)
-    print("built", flush=True)
-    time.sleep(60)
-    return result
-builder.update_index = slow
-rag.Index.load(sys.argv[1]).sync([sys.argv[2]])
-"""
 
 
 def test_a_sync_killed_midway_leaves_the_previous_index_loadable(tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import rag
+from kill_scripts import UPLOAD_SCRIPT
 from doc_fixtures import PDF_PAGES, make_pdf
 from rag.errors import InputError
 from rag.uploads import UploadLimits, add_files, check_upload, safe_name
@@ -150,20 +151,6 @@ def test_the_chat_hides_uploads_when_read_only_or_served_beyond_loopback(small_i
     assert run("--host", "0.0.0.0", "--no-auth", "--allow-uploads")[0] is not None
 
 
-UPLOAD_SCRIPT = """
-import sys, time
-import rag
-from rag import builder
-from rag.uploads import add_files
-real = builder.update_index
-def slow(*args, **kwargs):
-    result = real(*args, **kwargs)
-    print("built", flush=True)
-    time.sleep(60)
-    return result
-builder.update_index = slow
-add_files(rag.Index.load(sys.argv[1]), [(sys.argv[2], "lighthouse.pdf")])
-"""
 
 
 def test_an_upload_killed_midway_leaves_a_loadable_index_and_the_next_sync_takes_the_file(small_index, tmp_path):
