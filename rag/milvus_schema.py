@@ -129,18 +129,25 @@ def _load(client, name: str) -> None:
         client.load_collection(name)
 
 
-def _read_payloads(client, collection: str) -> list[dict]:
-    """Every document's record payload (joined from its parts)."""
+def _read_payloads(client, collection: str, doc_ids: list[str] | None = None) -> list[dict]:
+    """Every document's record payload (joined from its parts); only those of `doc_ids` when given."""
     parts: dict[str, list[tuple[int, str]]] = {}
-    with _quiet_iterator():
-        iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
-                                         output_fields=["doc_id", "part", "payload"])
-        try:
-            while batch := iterator.next():
-                for row in batch:
-                    parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
-        finally:
-            iterator.close()
+    if doc_ids is not None:
+        for i in range(0, len(doc_ids), 1000):
+            listed = json.dumps(list(doc_ids[i : i + 1000]))
+            for row in client.query(collection, filter=f'kind == "doc" and doc_id in {listed}',
+                                    output_fields=["doc_id", "part", "payload"]):
+                parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
+    else:
+        with _quiet_iterator():
+            iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
+                                             output_fields=["doc_id", "part", "payload"])
+            try:
+                while batch := iterator.next():
+                    for row in batch:
+                        parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
+            finally:
+                iterator.close()
     payloads = []
     for doc_id, pieces in parts.items():
         try:

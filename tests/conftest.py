@@ -85,3 +85,24 @@ def learned_reader(monkeypatch, lexical_index):
     lexical_index.reader.scorer = "learned"
     yield
     lexical_index.reader.scorer = "rules"
+
+
+@pytest.fixture
+def counting_encoder(monkeypatch):
+    """Counts the passages and sentences the encoder embeds (through the real encoder)."""
+    counts = {"passages": 0, "sentences": 0}
+    from rag.encoding import Encoder
+
+    passages, sentences = Encoder.encode_passages, Encoder.encode_sentences
+
+    def count_passages(self, texts, show_progress=False):
+        counts["passages"] += len(texts)
+        return passages(self, texts, show_progress=show_progress)
+
+    def count_sentences(self, texts):
+        counts["sentences"] += len(texts)
+        return sentences(self, texts)
+
+    monkeypatch.setattr(Encoder, "encode_passages", count_passages)
+    monkeypatch.setattr(Encoder, "encode_sentences", count_sentences)
+    return counts
