@@ -20,6 +20,7 @@ pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip ins
 import rag  # noqa: E402
 from kill_scripts import MILVUS_SYNC_SCRIPT  # noqa: E402
 from rag.cli import main  # noqa: E402
+from rag.milvus_store import MilvusTarget, _client  # noqa: E402
 from test_sync import FACTS, sources, write  # noqa: E402
 
 OWLS = "Barn owls nest in the old granary at Pellham farm every winter."
@@ -112,3 +113,43 @@ def test_a_sync_killed_before_its_deletions_finishes_on_the_next_run(tmp_path):
     assert report.summary() == "added 0, updated 0, removed 1, unchanged 3" and report.embedded == 0
     assert sources(index) == {"owls.txt", "bells.txt", "salt.md"} and len(index) == 3 == _entities(index)
     assert "1901" in index.answer("When were the Aldmoor bells recast?", mode="lexical").text
+
+
+def test_a_collection_dropped_while_open_is_one_line_naming_the_fix(tmp_path, seed_docs, capfd):
+    where, config = f"milvus:{tmp_path / 'gone.db'}", rag.Config(collection="dropped", model=None)
+    index = rag.Index.build([seed_docs], path=where, config=config, show_progress=False)
+    assert index.retrieve("Which province did Muzammil govern?", k=3)
+    _client(MilvusTarget.parse(where, "dropped")).drop_collection("dropped")
+    for ask in (lambda: index.retrieve("Which province did Muzammil govern?"),
+                lambda: index.answer("Which province did Muzammil govern?")):
+        with pytest.raises(rag.IndexNotFoundError, match=r"collection 'dropped' at milvus:.* is gone .*rebuild it "
+                                                         r"with `rag index DOCS --index milvus:\S+ --collection "
+                                                         r"dropped`") as error:
+            ask()
+        assert "\n" not in str(error.value)
+    assert "Traceback" not in capfd.readouterr().err  # pymilvus's own log of the failure is not printed
+
+
+def test_a_server_gone_mid_session_is_one_line_naming_what_to_check():
+    from pymilvus.exceptions import MilvusException
+
+    from rag.milvus_target import MilvusUnavailableError, _Guarded
+
+    class Gone:
+        def search(self, *args, **kwargs):
+            raise MilvusException(code=2, message="Fail connecting to server on 10.0.0.7:19530, illegal connection")
+
+        def query(self, *args, **kwargs):
+            raise ConnectionResetError("connection reset by peer")
+
+        def describe_collection(self, *args, **kwargs):
+            raise TypeError("a bug of ours keeps its traceback")
+
+    client = _Guarded(Gone(), MilvusTarget.parse("milvus:http://10.0.0.7:19530", "rag"))
+    with pytest.raises(MilvusUnavailableError, match=r"Milvus at http://10.0.0.7:19530 failed during search "
+                                                     r"\(Fail connecting.*\); check that the server is still running"):
+        client.search("rag", data=[[0.0]])
+    with pytest.raises(MilvusUnavailableError, match="failed during query .connection reset by peer"):
+        client.query("rag")
+    with pytest.raises(TypeError):
+        client.describe_collection("rag")
