@@ -36,7 +36,7 @@ class MilvusStore(MilvusSearch):
     def __init__(self, target: MilvusTarget, client, manifest_base: dict, doc_payloads: list[dict]):
         self.target = target
         self.path = MilvusLocation(str(target))  # what messages and `rag` commands call this index
-        self.path.name = target.collection
+        self.path.name, self.path.option = target.collection, target.option()
         self._client = client
         self._base = manifest_base
         self.analyser_mode = manifest_base.get("milvus", {}).get("analyser", "rag")

@@ -25,9 +25,11 @@ _COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 
 
 class MilvusLocation(str):
-    """How an index in Milvus is named (`milvus:URI`), with `.name` (its collection) as an index folder has."""
+    """How an index in Milvus is named (`milvus:URI`), with `.name` (its collection) as an index folder has, and
+    `.option` (the CLI options that name it, with `--collection` when not the default) for the hints we print."""
 
     name: str = ""
+    option: str = ""
 
 
 class MilvusUnavailableError(RagError):

@@ -8,6 +8,7 @@ Skipped (with the reason) where milvus-lite is not installed; `make test` instal
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -153,3 +154,22 @@ def test_a_server_gone_mid_session_is_one_line_naming_what_to_check():
         client.query("rag")
     with pytest.raises(TypeError):
         client.describe_collection("rag")
+
+
+def test_hints_name_a_collection_that_is_not_the_default(tmp_path, tiny_model, capsys):
+    docs = write(tmp_path / "docs", FACTS)
+    where, config = f"milvus:{tmp_path / 'h.db'}", rag.Config(collection="hinted", model=None)
+    index = rag.Index.build([docs], path=where, config=config, show_progress=False)
+    command = index.update_command()
+    assert command.endswith("--collection hinted") and str(docs) in command
+    (docs / "owls.txt").write_text(OWLS, "utf-8")
+    assert main([*shlex.split(command)[1:], "--no-progress"]) == 0  # the printed command works as printed
+    assert "added 1, updated 0, removed 0, unchanged 3" in capsys.readouterr().out
+    with pytest.raises(rag.IndexMismatchError, match=r"rebuild it with `rag index DOCS --index milvus:\S+ "
+                                                     r"--collection hinted --model"):
+        index_with_vectors = rag.Index.build([docs], path=where, model=str(tiny_model), show_progress=False,
+                                             config=rag.Config(collection="hinted"))
+        rag.Index.load(where, model="none-such-model", config=rag.Config(collection="hinted"))
+    assert index_with_vectors.manifest.model is not None
+    default = rag.Index.build([docs], path=where, config=rag.Config(model=None), show_progress=False)
+    assert "--collection" not in default.update_command()
