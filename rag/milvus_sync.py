@@ -46,6 +46,7 @@ def write_documents(store, documents: Sequence[Document], config=None, show_prog
                        f"did not load")
     records = [row | (stat_record(row["source"]) if os.path.exists(row["source"]) else {})
                for row in built.manifest.documents.to_list()]
+    _mark_changed(store)
     first = (max(store._orders) + 1) if store._orders else 0
     writer = _Writer(store._client, store.target, store.analyser_mode)
     writer.write(list(documents), records, built.passage_rows, built.sentence_rows, _vectors_of(built.dense),
@@ -57,6 +58,7 @@ def write_documents(store, documents: Sequence[Document], config=None, show_prog
 
 def delete_documents(store, doc_ids: Sequence[str]) -> None:
     """Delete documents' entities: records first, so a killed removal leaves no half document visible."""
+    _mark_changed(store)
     for i in range(0, len(doc_ids), 1000):
         listed = json.dumps([str(d) for d in doc_ids[i : i + 1000]])
         store._client.delete(store.target.docs_collection, filter=f'kind == "doc" and doc_id in {listed}')
@@ -68,6 +70,14 @@ def delete_documents(store, doc_ids: Sequence[str]) -> None:
 def _flush(store) -> None:
     store._client.flush(store.target.collection)
     store._client.flush(store.target.docs_collection)
+
+
+def _mark_changed(store) -> None:
+    """Record, before the first change after its build, that the collection was changed in place (Milvus Lite then
+    scores BM25 again with collection-wide statistics: see MilvusSearch._rescored)."""
+    if not store._base.get("milvus", {}).get("changed"):
+        store._base = store._base | {"milvus": store._base.get("milvus", {}) | {"changed": True}}
+        _Writer(store._client, store.target, store.analyser_mode).put_manifest(store._base)
 
 
 def _rewrite_records(store, rows: dict[str, dict], source_root: str) -> None:
