@@ -173,3 +173,19 @@ def test_hints_name_a_collection_that_is_not_the_default(tmp_path, tiny_model, c
     assert index_with_vectors.manifest.model is not None
     default = rag.Index.build([docs], path=where, config=rag.Config(model=None), show_progress=False)
     assert "--collection" not in default.update_command()
+
+
+def test_the_chat_cannot_add_documents_to_a_milvus_index_and_says_how(tmp_path):
+    from pathlib import Path
+
+    from rag.uploads import add_files
+
+    docs = write(tmp_path / "docs", FACTS)
+    where = f"milvus:{tmp_path / 'up.db'}"
+    index = rag.Index.build([docs], path=where, config=rag.Config(collection="uploads", model=None),
+                            show_progress=False)
+    (tmp_path / "owls.txt").write_text(OWLS, "utf-8")
+    with pytest.raises(rag.InputError, match=r"cannot be added from the chat to an index in Milvus; add them with "
+                                             r"`rag index DOCS --index milvus:\S+ --collection uploads`"):
+        add_files(index, [(tmp_path / "owls.txt", "owls.txt")])
+    assert not Path(str(index.path), "documents").exists()  # no stray folder named after the URI
