@@ -18,6 +18,8 @@ def _config(args):
     overrides = {"index_path": args.index, "model": args.model, "collection": getattr(args, "collection", None)}
     for name, attr in (("chunk_chars", "chunk_chars"), ("chunk_overlap", "overlap")):
         overrides[name] = getattr(args, attr, None)
+    if getattr(args, "no_entities", False):
+        overrides["entities"] = False
     return Config.from_env(**overrides)
 
 
