@@ -100,7 +100,9 @@ class Index:
         if is_milvus(config.index_path):
             from .milvus_store import MilvusStore
 
-            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+            # Milvus keeps no entity table (yet), so none is tagged: its reader uses the short-answer model without
+            built = build_index(documents, replace(config, entities=False), show_progress, vectors=vectors,
+                                model_name=model_name)
             built = replace(built, manifest=_with_source_stats(built.manifest))
             MilvusStore.save(milvus_target(config), built, show_progress=show_progress)
             return cls.load(config.index_path, config=replace(config, model_explicit=False))

@@ -39,7 +39,8 @@ def write_documents(store, documents: Sequence[Document], config=None, show_prog
 
     manifest = store.manifest
     config = replace(config or Config(), model=manifest.model.name if manifest.model else None,
-                     chunk_chars=manifest.max_chars, chunk_overlap=manifest.overlap_sentences)
+                     chunk_chars=manifest.max_chars, chunk_overlap=manifest.overlap_sentences,
+                     entities=False)  # Milvus keeps no entity table (yet)
     built = build_index(list(documents), config, show_progress=show_progress)
     if manifest.model is not None and built.manifest.model is None:
         raise RagError(f"cannot embed the new documents for {store.target}: the model {manifest.model.name} "
