@@ -110,6 +110,19 @@ def _carry_documents(path: Path, staging: Path) -> None:
                 shutil.copy2(Path(folder) / name, target / name)
 
 
+def link_tree(source: Path, target: Path) -> None:
+    """Hard-link a file, or a folder's files, to `target` (copied where links are impossible)."""
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        for child in source.iterdir():
+            link_tree(child, target / child.name)
+        return
+    try:
+        os.link(source, target)
+    except OSError:  # another file system or no hard links: copy
+        shutil.copyfile(source, target)
+
+
 _LEFTOVER = re.compile(r"\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$")
 
 

@@ -5,10 +5,78 @@ No timing or memory assertions here: those are benchmarks/scale.py's."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
 
-from rag import dense
+import bm25s
+import numpy as np
+import pytest
+
+from rag import dense, lexical_build
+from rag.lexical import LexicalIndex, _stemmer, analyze, stopwords
 from rag.residency import release_array
+
+EDGE_CASES = ["", "the which and of", "Élan naïve café, CAFÉ café; it's 1999", "run running runs ran " * 30]
+QUESTIONS = ["Who was the Taliban governor of Balkh province?", "Nangarhar province", "irrigation project explosion", "élan café"]
+
+
+def passages(seed_text: str) -> list[str]:
+    lines = [line for line in seed_text.splitlines() if line.strip()]
+    return lines[:40] + EDGE_CASES + lines[40:]
+
+
+def reference(texts: list[str]) -> bm25s.BM25:
+    """What LexicalIndex.build did before: bm25s over the whole corpus at once."""
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stopwords=stopwords(), stemmer=_stemmer(), show_progress=False),
+                    show_progress=False)
+    return retriever
+
+
+def column(retriever, term: str) -> tuple[np.ndarray, np.ndarray]:
+    i = retriever.vocab_dict[term]
+    start, end = retriever.scores["indptr"][i], retriever.scores["indptr"][i + 1]
+    return np.asarray(retriever.scores["data"][start:end]), np.asarray(retriever.scores["indices"][start:end])
+
+
+@pytest.mark.parametrize("batch", [3, 1000])
+@pytest.mark.parametrize("into_files", [False, True])
+def test_batched_bm25_is_bit_identical_to_bm25s_index(tmp_path, monkeypatch, seed_text, batch, into_files):
+    texts = passages(seed_text)
+    monkeypatch.setattr(lexical_build, "BATCH", batch)
+    built = lexical_build.build_lexical(lambda s, e: texts[s:e], len(texts), tmp_path if into_files else None)
+    ours, theirs = built._retriever, reference(texts)
+    assert set(ours.vocab_dict) == set(theirs.vocab_dict) and ours.scores["num_docs"] == len(texts)
+    for term in theirs.vocab_dict:
+        if term:
+            for a, b in zip(column(ours, term), column(theirs, term)):
+                assert a.dtype == b.dtype and np.array_equal(a, b), term
+            assert built._df[ours.vocab_dict[term]] == len(column(theirs, term)[0])
+    assert len(built._df) == max(ours.vocab_dict.values()) + 1 and ours.vocab_dict[""] == len(ours.vocab_dict) - 1
+    for question in QUESTIONS:
+        terms = [t for t in analyze([question])[0] if t in theirs.vocab_dict]
+        assert terms, question
+        assert np.array_equal(built.scores(terms), np.asarray(theirs.get_scores(terms), dtype=np.float32))
+    if into_files:  # bm25s's own files, as bm25s writes them
+        theirs.save(str(tmp_path / "theirs"), show_progress=False)
+        for name in ("params.index.json", "vocab.index.json"):
+            assert json.loads((tmp_path / "bm25" / name).read_text()).keys() == \
+                json.loads((tmp_path / "theirs" / name).read_text()).keys()
+        assert json.loads((tmp_path / "bm25" / "params.index.json").read_text()) == \
+            json.loads((tmp_path / "theirs" / "params.index.json").read_text())
+        for name in ("data", "indices", "indptr"):
+            a = np.load(tmp_path / "bm25" / f"{name}.csc.index.npy")
+            b = np.load(tmp_path / "theirs" / f"{name}.csc.index.npy")
+            assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.array_equal(LexicalIndex.load(tmp_path).scores(["governor"]), built.scores(["governor"]))
+
+
+def test_bm25_files_do_not_depend_on_the_batch_size(tmp_path, monkeypatch, seed_text):
+    texts = passages(seed_text)
+    for batch in (5, 100_000):
+        monkeypatch.setattr(lexical_build, "BATCH", batch)
+        lexical_build.build_lexical(lambda s, e: texts[s:e], len(texts), tmp_path / str(batch))
+    for file in sorted((tmp_path / "5").rglob("*.*")):
+        assert file.read_bytes() == (tmp_path / "100000" / file.relative_to(tmp_path / "5")).read_bytes(), file.name
 
 
 def test_reserved_ivf_lists_build_the_index_faiss_add_builds(tmp_path, monkeypatch):
