@@ -6,13 +6,15 @@ No timing or memory assertions here: those are benchmarks/scale.py's."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import pytest
 
-from rag import dense, lexical_build
-from rag.lexical import LexicalIndex, _stemmer, analyze, stopwords
+import rag
+from rag import dense, lexical_build, streaming
+from rag.lexical import LexicalIndex, _stemmer, analyze, stopwords, top_k
 from rag.residency import release_array
 
 EDGE_CASES = ["", "the which and of", "Élan naïve café, CAFÉ café; it's 1999", "run running runs ran " * 30]
@@ -99,6 +101,63 @@ def test_reserved_ivf_lists_build_the_index_faiss_add_builds(tmp_path, monkeypat
     assert bytes(faiss.serialize_index(ours)) == bytes(faiss.serialize_index(theirs))
 
 
+def small_batches(monkeypatch) -> None:
+    monkeypatch.setattr(lexical_build, "BATCH", 4)
+    monkeypatch.setattr(streaming, "EMBED_BATCH", 3)
+    monkeypatch.setattr(streaming, "COPY_BATCH", 2)
+
+
+def lexical_results(index) -> list:
+    return [[(h.passage_id, h.text, h.score) for h in index.retrieve(q, k=10, mode="lexical")] for q in QUESTIONS]
+
+
+def test_a_build_in_tiny_batches_retrieves_what_bm25s_over_all_passages_retrieves(tmp_path, monkeypatch,
+                                                                                     seed_docs):
+    small_batches(monkeypatch)
+    index = rag.Index.build([seed_docs], path=tmp_path / "idx", model="none", show_progress=False)
+    texts = [index.store.text(d)[s:e] for d, s, e in np.asarray(index.store._passages)[:, :3].tolist()]
+    theirs = reference(texts)
+    for question, hits in zip(QUESTIONS, lexical_results(index)):
+        terms = [t for t in analyze([question])[0] if t in theirs.vocab_dict]
+        scores = np.asarray(theirs.get_scores(terms) if terms else np.zeros(len(texts)), dtype=np.float32)
+        ids = top_k(scores, 10)
+        assert [(h[0], h[2]) for h in hits] == [(int(i), float(scores[i])) for i in ids]
+    assert not list(tmp_path.glob(".idx.tmp-*"))  # the scratch folder is gone
+
+
+def test_a_sync_in_tiny_batches_equals_a_fresh_build(tmp_path, monkeypatch, seed_text, tiny_model):
+    lines = [line for line in seed_text.splitlines() if len(line) > 200]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, line in enumerate(lines[:6]):
+        (docs / f"{i}.txt").write_text(line + "\n", encoding="utf-8")
+    index = rag.Index.build([docs], path=tmp_path / "idx", model=str(tiny_model), show_progress=False)
+    small_batches(monkeypatch)
+    (docs / "2.txt").write_text(lines[7] + "\n", encoding="utf-8")
+    (docs / "4.txt").unlink()
+    (docs / "9.txt").write_text(lines[8] + "\n", encoding="utf-8")
+    index.sync([docs])
+    synced = rag.Index.load(tmp_path / "idx")
+    full = rag.Index.build([docs], path=tmp_path / "full", model=str(tiny_model), show_progress=False)
+
+    def by_passage(i) -> dict:
+        rows = np.asarray(i.store._passages)
+        return {(Path(i.documents[d].source).name, s, e): n for n, (d, s, e) in enumerate(rows[:, :3].tolist())}
+
+    a, b = by_passage(synced), by_passage(full)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(synced.store._dense.reconstruct(a[key]), full.store._dense.reconstruct(b[key]),
+                                   atol=1e-5)
+    for question in QUESTIONS:
+        ours = [(h.text, h.score) for h in synced.retrieve(question, k=10, mode="lexical")]
+        theirs = [(h.text, h.score) for h in full.retrieve(question, k=10, mode="lexical")]
+        assert ours == theirs
+    assert synced.store._sentence_vectors.shape == full.store._sentence_vectors.shape
+    texts = lambda i: {Path(d.source).name: i.store.text(n) for n, d in enumerate(i.documents)}  # noqa: E731
+    assert texts(synced) == texts(full)
+
+
 def test_released_pages_keep_their_data(tmp_path):
     out = np.lib.format.open_memmap(tmp_path / "a.npy", mode="w+", dtype=np.float32, shape=(50_000, 8))
     values = np.arange(out.size, dtype=np.float32).reshape(out.shape)
@@ -107,3 +166,8 @@ def test_released_pages_keep_their_data(tmp_path):
     assert np.array_equal(out, values)
     del out
     assert np.array_equal(np.load(tmp_path / "a.npy"), values)
+
+
+def test_merge_parts_joins_runs_that_continue_each_other():
+    parts = [(0, 3, 10), (3, 2, 13), (5, 4, None), (9, 1, None), (10, 2, 20), (12, 0, 99), (12, 1, 30)]
+    assert streaming.merge_parts(parts) == [(0, 5, 10), (5, 5, None), (10, 2, 20), (12, 1, 30)]
