@@ -21,7 +21,6 @@ def hard_wrap(text: str, separator: str) -> str:
 @pytest.fixture(scope="module")
 def containment(tmp_path_factory, seed_text, tiny_model):
     """Seed-set containment per mode, for the original article and two wrapped copies, with the same model."""
-    import rag
     import torch
 
     # One thread: the tiny model's forward pass is microseconds of work, and on a loaded machine torch's thread
