@@ -229,13 +229,20 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
         passage_count += len(passage_table)
         sentence_count += len(sentence_table)
     texts.close()
+    store.release_texts()
     if not passage_count:
         raise InputError("the documents hold no sentences to index; check that they contain text")
     passage_rows = np.concatenate(passage_parts)
     sentence_rows = np.concatenate(sentence_parts)
     new_texts = storage.TextStore(scratch)
-    lexical = build_lexical(streaming.texts_of(new_texts, passage_rows), passage_count, scratch,
-                            show_progress=show_progress)  # first: its token arrays are gone before FAISS fills
+
+    def passage_texts(start: int, end: int) -> list[str]:
+        batch = streaming.row_texts(new_texts, passage_rows[start:end])
+        new_texts.release()
+        return batch
+
+    # BM25 first: its token arrays are gone before FAISS fills.
+    lexical = build_lexical(passage_texts, passage_count, scratch, show_progress=show_progress)
 
     dense_index = sentence_vectors = None
     if with_vectors:

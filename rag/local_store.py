@@ -132,6 +132,10 @@ class LocalStore:
         """The document's text as stored (UTF-8), for copying into a new index without decoding it."""
         return self._texts.raw(doc_index)
 
+    def release_texts(self) -> None:
+        """Drop the texts' pages read so far from the resident set (after a pass over all of them)."""
+        self._texts.release()
+
     def document_layout(self, doc_index: int) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
         """The document's PDF page starts and (offset, title) section headings; empty for plain text and for
         indexes written before layouts were recorded."""

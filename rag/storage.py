@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, IndexNotFoundError
 from .manifest import Manifest, rebuild_hint
+from .residency import release_array
 
 MANIFEST = "manifest.json"
 TEXTS = "texts.bin"
@@ -90,6 +91,11 @@ class TextStore:
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
+
+    def release(self) -> None:
+        """Drop the pages read so far from the resident set (see `residency`): a pass over every text, as a sync
+        makes, would otherwise keep all of them counted."""
+        release_array(self._blob)
 
     def raw(self, doc_index: int) -> bytes:
         """The document's UTF-8 bytes as stored."""
