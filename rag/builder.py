@@ -131,6 +131,9 @@ def build_index(
         from .dense import build_index as build_dense
 
         dense_index = build_dense(vectors, show_progress=show_progress)
+    entities = None
+    if config.entities:
+        entities = tag_entities(texts, sentence_rows, show_progress)
 
     manifest = Manifest(
         model=_model_record(encoder, vectors, precomputed=model_name is not None) if encoder else None,
@@ -152,7 +155,27 @@ def build_index(
         sentence_vectors=sentence_vectors,
         layouts=layouts,
         scratch=scratch,
+        entities=entities,
     )
+
+
+def tag_entities(texts: list[str], sentence_rows: np.ndarray, show_progress: bool) -> np.ndarray | None:
+    """The entity table of the documents, or None (with one warning) when the tagger cannot be loaded: the reader
+    then finds short answers without entity types."""
+    from . import entity_tagger
+
+    try:
+        return entity_tagger.tag(texts, sentence_rows, show_progress=show_progress)
+    except ModelUnavailableError as exc:
+        logger.warning("short answers will not use entity types: %s", exc)
+        return None
+
+
+def _kept_entities(table: np.ndarray, old_index: int, doc_index: int) -> np.ndarray:
+    first, last = np.searchsorted(table[:, 0], [old_index, old_index + 1])
+    part = np.array(table[first:last])
+    part[:, 0] = doc_index
+    return part
 
 
 def layout_entry(document: Document) -> dict | None:
@@ -189,6 +212,9 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
     old_passages = np.asarray(store._passages)
     old_sentences = np.asarray(store._sentences)
     old_sentence_vectors = store._sentence_vectors
+    old_entities = store._entities
+    entity_parts: list[np.ndarray] = []
+    new_docs: list[tuple[int, str, np.ndarray]] = []  # documents to tag: position, text, sentence table
     doc_rows, layouts, passage_parts, sentence_parts = [], [], [], []
     vector_parts, sentence_vector_parts = [], []  # (first new row, rows, first old row or None: to embed)
     passage_count = sentence_count = embedded = 0
@@ -208,6 +234,7 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
             row = {"doc_id": item.doc_id, "source": item.source, "sha256": content_hash(text), "chars": len(text),
                    "passages": len(passages)}
             layout = layout_entry(item)
+            new_docs.append((doc_index, text, sentence_table))
         else:
             old_index, row = item
             p0, p1 = _ranges(old_passages[:, 0], old_index)
@@ -220,6 +247,8 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
             vector_parts.append((passage_count, p1 - p0, p0))
             sentence_vector_parts.append((sentence_count, s1 - s0, s0))
             texts.add(store.raw_text(old_index))
+            if old_entities is not None:
+                entity_parts.append(_kept_entities(old_entities, old_index, doc_index))
             pages, sections = store.document_layout(old_index)
             layout = layout_entry(Document(row["doc_id"], row["source"], "", pages, sections))
         doc_rows.append(row)
@@ -270,7 +299,16 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
     manifest = replace(old, documents=DocumentTable(doc_rows), passages=passage_count, sentences=sentence_count,
                        dense_index=_describe_dense(dense_index), package_version=__version__, files=None,
                        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    entities = None
+    if old_entities is not None:
+        if new_docs:
+            tagged = tag_entities(new_texts, np.concatenate([rows for _, _, rows in new_docs]), show_progress)
+            if tagged is not None:
+                entity_parts.append(tagged)
+        parts = [p for p in entity_parts if len(p)]
+        entities = np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int32)
+        entities = entities[np.lexsort((entities[:, 1], entities[:, 0]))]
     built = BuiltIndex(manifest=manifest, texts=new_texts, passage_rows=passage_rows, sentence_rows=sentence_rows,
                        lexical=lexical, dense=dense_index, sentence_vectors=sentence_vectors, layouts=layouts,
-                       scratch=scratch)
+                       scratch=scratch, entities=entities)
     return built, embedded if with_vectors else 0

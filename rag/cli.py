@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-chars", type=int, help="largest passage in characters (default 700)")
     p.add_argument("--overlap", type=int, help="sentences shared by consecutive passages (default 1)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--no-entities", action="store_true",
+                   help="skip tagging named entities (faster on very large collections; short answers then use "
+                        "no entity types)")
     p.add_argument("--rebuild", action="store_true",
                    help="build from scratch even when the index exists (by default an existing index with the "
                         "same model and chunking is synced: only new and changed files are read and embedded)")

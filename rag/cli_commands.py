@@ -18,6 +18,8 @@ def _config(args):
     overrides = {"index_path": args.index, "model": args.model, "collection": getattr(args, "collection", None)}
     for name, attr in (("chunk_chars", "chunk_chars"), ("chunk_overlap", "overlap")):
         overrides[name] = getattr(args, attr, None)
+    if getattr(args, "no_entities", False):
+        overrides["entities"] = False
     return Config.from_env(**overrides)
 
 
@@ -32,12 +34,18 @@ def open_index(args, show_progress: bool = True):
 
 
 def _syncable(config):
-    """The index at the configured folder when a sync can update it (it opens, and was built with the model and
+    """The index at the configured folder or Milvus collection when a sync can update it (it opens, and was built with the model and
     chunking asked for), else None: a full build is then needed."""
     from .errors import RagError
     from .index import Index
+    from .locations import is_milvus, milvus_target
 
-    if not (config.index_path / "manifest.json").exists():
+    if is_milvus(config.index_path):
+        from .milvus_store import MilvusStore
+
+        if not MilvusStore.exists(milvus_target(config)):  # an unreachable server raises here, not rebuilds
+            return None
+    elif not (config.index_path / "manifest.json").exists():
         return None
     try:
         index = Index.load(config=config)
@@ -64,8 +72,10 @@ def _cmd_index(args) -> int:
     index = None if args.rebuild else _syncable(config)
     if index is not None:
         from .index_folder import check_target
+        from .locations import is_milvus
 
-        check_target(config.index_path, args.paths)
+        if not is_milvus(config.index_path):
+            check_target(config.index_path, args.paths)
         report = index.sync(args.paths, show_progress=not args.no_progress)
         print(f"Synced {index.path}: {report.summary()}; {plural(report.documents, 'document')}, "
               f"{plural(report.passages, 'passage')} (model: {index.manifest.describe_model()}).")

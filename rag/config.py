@@ -51,6 +51,7 @@ class Config:
     rrf_k: int = 60
     decline_threshold: float | None = None  # None: the index's calibrated value, else the reader's default
     collection: str | None = None  # a `milvus:` index's collection (None: rag.milvus_store.DEFAULT_COLLECTION)
+    entities: bool = True  # tag named entities at indexing (spaCy NER) for the reader's short answers
     reader: str = "learned"  # sentence scorer: "learned" (rag/reader_weights.json) or "rules" (the earlier hand-set)
 
     def __post_init__(self) -> None:

@@ -100,7 +100,9 @@ class Index:
         if is_milvus(config.index_path):
             from .milvus_store import MilvusStore
 
-            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+            # Milvus keeps no entity table (yet), so none is tagged: its reader uses the short-answer model without
+            built = build_index(documents, replace(config, entities=False), show_progress, vectors=vectors,
+                                model_name=model_name)
             built = replace(built, manifest=_with_source_stats(built.manifest))
             MilvusStore.save(milvus_target(config), built, show_progress=show_progress)
             return cls.load(config.index_path, config=replace(config, model_explicit=False))
@@ -122,7 +124,7 @@ class Index:
         store = open_store(config)
         manifest = store.manifest
         wanted = Encoder(config.model).model_id if config.model_explicit and config.model else None
-        manifest.check(config.index_path, wanted, named_as=config.model)
+        manifest.check(store.path, wanted, named_as=config.model)  # store.path: a Milvus one names its collection
         encoder = None
         if manifest.model is not None:
             encoder = Encoder(manifest.model.name, config.allow_download, config.batch_size)
@@ -131,7 +133,7 @@ class Index:
                     weights = encoder.weights_sha256()  # stamped in the cache: no 90 MB hash per question
                 except ModelUnavailableError:
                     weights = None  # the model is gone: dense modes say so when asked for, lexical still works
-                manifest.check_weights(config.index_path, weights)
+                manifest.check_weights(store.path, weights)
         return cls(store, replace(config, model=manifest.model_name), encoder)
 
     def sync(self, paths=None, *, show_progress: bool = False):

@@ -34,6 +34,7 @@ class BuiltIndex:
     dense: object | None  # a FAISS index, or None without a model
     sentence_vectors: np.ndarray | None = None  # float16 (sentences, dimension), embedded like passages
     layouts: list[dict | None] | None = None  # per document: PDF page starts, section headings (storage.LAYOUT)
+    entities: np.ndarray | None = None  # int32 (n, 4): document, start, end, label code; None when not tagged
     # A folder where the build already wrote parts in their final format (texts of a sync, sentence vectors, BM25):
     # a save links them instead of writing them again. Removed by whoever made it (index_folder.scratch_folder).
     scratch: Path | None = None
@@ -67,6 +68,10 @@ class LocalStore:
             if self._sentence_vectors.shape[0] != len(self._sentences):
                 raise integrity.damaged(self.path, manifest, f"{storage.SENTENCE_VECTORS}: "
                                       f"{self._sentence_vectors.shape[0]} vectors for {len(self._sentences)} sentences")
+
+        self._entities = None
+        if (self.path / storage.ENTITIES).exists():
+            self._entities = storage.load_table(self.path, storage.ENTITIES)
 
     @classmethod
     def open(cls, path: str | Path) -> LocalStore:
@@ -104,6 +109,8 @@ class LocalStore:
             built.lexical.save(folder)
             if built.sentence_vectors is not None and not written(folder, storage.SENTENCE_VECTORS):
                 np.save(folder / storage.SENTENCE_VECTORS, built.sentence_vectors, allow_pickle=False)
+            if built.entities is not None:
+                np.save(folder / storage.ENTITIES, built.entities, allow_pickle=False)
             if built.layouts is not None:
                 storage.write_layout(folder, built.layouts)
             if built.dense is not None:
@@ -185,6 +192,13 @@ class LocalStore:
         if self._sentence_vectors is None or not len(sentence_ids):
             return None
         return self._sentence_vectors[np.asarray(sentence_ids, dtype=np.int64)]
+
+    def entities(self, doc_index: int, start: int, end: int) -> list[tuple[int, int, str]] | None:
+        if self._entities is None:
+            return None
+        from .entity_tagger import in_range
+
+        return in_range(self._entities, doc_index, start, end)
 
     def set_decline_threshold(self, value: float, mode: str | None = None, reader: str | None = None) -> None:
         manifest = self._manifest.with_decline_threshold(value, mode, reader)

@@ -22,8 +22,14 @@ FORMAT_VERSION = 1
 ANALYSER = "bm25s-snowball-english-nltk179-v1"
 
 
+def index_option(path) -> str:
+    """The CLI options that name the index at `path`: `--index PATH`, or what a Milvus location says names it
+    (`--index milvus:URI --collection NAME` when its collection is not the default)."""
+    return getattr(path, "option", "") or f"--index {shlex.quote(str(path))}"
+
+
 def rebuild_hint(path) -> str:
-    return f"rebuild it with `rag index DOCS --index {path}`"
+    return f"rebuild it with `rag index DOCS {index_option(path)}`"
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ class Manifest:
             docs = shlex.quote(os.path.commonpath(sorted(parents))) if parents else "DOCS"
         except ValueError:  # absolute and relative sources mixed, or other drives
             docs = "DOCS"
-        return f"rag index {docs} --index {shlex.quote(str(path))}"
+        return f"rag index {docs} {index_option(path)}"
 
     def rebuild_hint(self, path) -> str:
         return f"rebuild it with `{self.rebuild_command(path)}`"
@@ -217,7 +223,7 @@ class Manifest:
         if wanted_model and self.model and wanted_model != self.model.name:
             raise IndexMismatchError(
                 f"index at {path} was built with model {self.model.name}, not {named_as or wanted_model}; "
-                f"rebuild it with `rag index DOCS --index {path} --model {named_as or wanted_model}`"
+                f"rebuild it with `rag index DOCS {index_option(path)} --model {named_as or wanted_model}`"
             )
 
     def check_weights(self, path, weights_sha256: str | None) -> None:
@@ -230,7 +236,7 @@ class Manifest:
         if recorded and weights_sha256 and recorded != weights_sha256:
             raise IndexMismatchError(
                 f"index at {path} was built with other weights of {self.model.name} (sha256 {recorded[:12]}..., "
-                f"now {weights_sha256[:12]}...); rebuild it with `rag index DOCS --index {path} "
+                f"now {weights_sha256[:12]}...); rebuild it with `rag index DOCS {index_option(path)} "
                 f"--model {self.model.name}`"
             )
 
@@ -242,4 +248,4 @@ class Manifest:
 
 
 __all__ = ["ANALYSER", "FORMAT_VERSION", "DocumentRecord", "DocumentTable", "Manifest", "ModelRecord",
-           "rebuild_hint"]
+           "index_option", "rebuild_hint"]

@@ -85,7 +85,8 @@ def _create(client, target: MilvusTarget, dimension: int | None, analyser: str) 
                         metric_type="IP")
     shards = os.environ.get(SHARDS_VARIABLE)
     extra = {"num_shards": int(shards)} if shards and shards.isdigit() and int(shards) > 0 else {}
-    client.create_collection(target.collection, schema=schema, index_params=index, **extra)
+    with _quiet_iterator():  # creating an index asks Lite for a timestamp too (see there)
+        client.create_collection(target.collection, schema=schema, index_params=index, **extra)
 
     docs = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     docs.add_field("pk", DataType.VARCHAR, is_primary=True, max_length=200)
@@ -96,7 +97,8 @@ def _create(client, target: MilvusTarget, dimension: int | None, analyser: str) 
     docs.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension or 2)  # sentence vectors (Milvus needs one)
     doc_index = client.prepare_index_params()
     doc_index.add_index(field_name="vector", index_type="AUTOINDEX", metric_type="IP")
-    client.create_collection(target.docs_collection, schema=docs, index_params=doc_index)
+    with _quiet_iterator():
+        client.create_collection(target.docs_collection, schema=docs, index_params=doc_index)
 
 
 def _keep_sentence_vectors() -> bool:
@@ -106,8 +108,9 @@ def _keep_sentence_vectors() -> bool:
 
 @contextmanager
 def _quiet_iterator():
-    """Milvus Lite does not implement the timestamp call a query iterator starts with; pymilvus then falls back to a
-    client-side timestamp, after the in-process server and pymilvus have logged an error and a warning. Silence both."""
+    """Milvus Lite does not implement the timestamp call a query iterator (and index creation) starts with; pymilvus
+    then falls back to a client-side timestamp, after the in-process server and pymilvus have logged an error and a
+    warning. Silence both."""
     names = ("grpc._server", "pymilvus.client.iterator.query_iterator")
     levels = [logging.getLogger(n).level for n in names]
     for name in names:
@@ -129,18 +132,25 @@ def _load(client, name: str) -> None:
         client.load_collection(name)
 
 
-def _read_payloads(client, collection: str) -> list[dict]:
-    """Every document's record payload (joined from its parts)."""
+def _read_payloads(client, collection: str, doc_ids: list[str] | None = None) -> list[dict]:
+    """Every document's record payload (joined from its parts); only those of `doc_ids` when given."""
     parts: dict[str, list[tuple[int, str]]] = {}
-    with _quiet_iterator():
-        iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
-                                         output_fields=["doc_id", "part", "payload"])
-        try:
-            while batch := iterator.next():
-                for row in batch:
-                    parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
-        finally:
-            iterator.close()
+    if doc_ids is not None:
+        for i in range(0, len(doc_ids), 1000):
+            listed = json.dumps(list(doc_ids[i : i + 1000]))
+            for row in client.query(collection, filter=f'kind == "doc" and doc_id in {listed}',
+                                    output_fields=["doc_id", "part", "payload"]):
+                parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
+    else:
+        with _quiet_iterator():
+            iterator = client.query_iterator(collection, batch_size=1000, filter='kind == "doc"',
+                                             output_fields=["doc_id", "part", "payload"])
+            try:
+                while batch := iterator.next():
+                    for row in batch:
+                        parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["payload"]))
+            finally:
+                iterator.close()
     payloads = []
     for doc_id, pieces in parts.items():
         try:

@@ -23,6 +23,8 @@ import numpy as np
 from .lexical import analyze
 from .milvus_schema import BM25_PARAMS, passage_key
 
+RESCORE_DEPTH = 4  # candidates fetched per passage wanted when Milvus Lite's BM25 is scored again (`_rescored`)
+
 
 class MilvusSearch:
     """The search half of `MilvusStore`'s `Store` contract."""
@@ -61,7 +63,21 @@ class MilvusSearch:
         query = self._lexical_query(terms)
         if not query.strip():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return self._bm25(query, depth)
+        if not self._rescored():
+            return self._bm25(query, depth)
+        ids, _ = self._bm25(query, min(RESCORE_DEPTH * depth, 16_384))  # 16,384: Milvus's largest limit
+        scores = self.lexical_scores(terms, ids)
+        order = np.lexsort((ids, -scores))[:depth]
+        keep = scores[order] > 0
+        return ids[order][keep], scores[order][keep]
+
+    def _rescored(self) -> bool:
+        """Whether BM25 from Milvus needs scoring again with collection-wide statistics: in Milvus Lite (3.2) each
+        segment scores with its own document count, frequencies and average length, so documents added or removed
+        after the build (a new segment) are scored against themselves alone (docs/scale-out.md, "BM25 in Milvus
+        Lite"). A server keeps collection-wide statistics; a fresh build is flushed once."""
+        return (not self.target.is_server and self.analyser_mode == "rag"
+                and bool(self._base.get("milvus", {}).get("changed")))
 
     def lexical_search_text(self, question: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """BM25 for a raw question: analysed by our analyser (analyser "rag") or by Milvus's ("english")."""
@@ -169,3 +185,7 @@ class MilvusSearch:
         if len(vectors) != len(set(keys)):
             return None  # some are missing: the reader embeds the candidates itself
         return np.asarray([vectors[k] for k in keys], dtype=np.float32)
+
+    def entities(self, doc_index: int, start: int, end: int) -> None:
+        """No entity table in Milvus yet: the reader uses its short-answer model fitted without entity types."""
+        return None

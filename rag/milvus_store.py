@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError, RagError
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
 from .manifest import DocumentRecord, Manifest
 from .milvus_schema import ANALYSERS, _create, _keep_sentence_vectors, _load, _read_payloads, passage_key
 from .milvus_search import MilvusSearch
@@ -37,7 +36,7 @@ class MilvusStore(MilvusSearch):
     def __init__(self, target: MilvusTarget, client, manifest_base: dict, doc_payloads: list[dict]):
         self.target = target
         self.path = MilvusLocation(str(target))  # what messages and `rag` commands call this index
-        self.path.name = target.collection
+        self.path.name, self.path.option = target.collection, target.option()
         self._client = client
         self._base = manifest_base
         self.analyser_mode = manifest_base.get("milvus", {}).get("analyser", "rag")
@@ -199,9 +198,7 @@ class MilvusStore(MilvusSearch):
 
     def add_documents(self, documents: Sequence[Document]) -> None:
         """Chunk, analyse and embed `documents` as at build time and upsert them (replacing any with the same id)."""
-        from .builder import build_index
-        from .config import Config
-        from .sources import stat_record
+        from .milvus_sync import write_documents
 
         documents = list(documents)
         if not documents:
@@ -209,38 +206,16 @@ class MilvusStore(MilvusSearch):
         present = [d.doc_id for d in documents if d.doc_id in self._positions()]
         if present:
             self.remove_documents(present)
-        manifest = self._manifest
-        config = Config(model=manifest.model.name if manifest.model else None, chunk_chars=manifest.max_chars,
-                        chunk_overlap=manifest.overlap_sentences)
-        built = build_index(documents, config, show_progress=False)
-        if manifest.model is not None and built.manifest.model is None:
-            raise RagError(f"cannot embed the new documents for {self.target}: the model {manifest.model.name} "
-                           f"did not load")
-        records = []
-        for row in built.manifest.documents.to_list():
-            extra = stat_record(row["source"]) if os.path.exists(row["source"]) else {}
-            records.append(row | extra)
-        first = (max(self._orders) + 1) if self._orders else 0
-        writer = _Writer(self._client, self.target, self.analyser_mode)
-        writer.write(documents, records, built.passage_rows, built.sentence_rows, _vectors_of(built.dense),
-                     built.sentence_vectors if self._base.get("milvus", {}).get("sentences") else None,
-                     orders=range(first, first + len(documents)))
-        self._client.flush(self.target.collection)
-        self._client.flush(self.target.docs_collection)
+        write_documents(self, documents)
         self._reload()
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        from .milvus_sync import delete_documents
+
         doc_ids = [str(d) for d in doc_ids]
-        if not doc_ids:
-            return
-        listed = json.dumps(doc_ids)
-        # Records first: a document without a record is invisible, so a killed removal leaves no half document.
-        self._client.delete(self.target.docs_collection, filter=f'kind == "doc" and doc_id in {listed}')
-        self._client.delete(self.target.collection, filter=f"doc_id in {listed}")
-        self._client.delete(self.target.docs_collection, filter=f"doc_id in {listed}")
-        self._client.flush(self.target.collection)
-        self._client.flush(self.target.docs_collection)
-        self._reload()
+        if doc_ids:
+            delete_documents(self, doc_ids)
+            self._reload()
 
     def _positions(self) -> set[str]:
         return {r["doc_id"] for r in self._records}

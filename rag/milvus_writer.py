@@ -82,6 +82,30 @@ class _Writer:
             raise RagError("the manifest is too large for one Milvus entity")
         self.client.upsert(self.target.docs_collection, [self._docs_row("manifest", "manifest", "", 0, payload)])
 
+    def record_rows(self, doc_id: str, payload: dict) -> list[dict]:
+        """The entities of a document's record (its payload in parts); writing them makes the document visible."""
+        return [self._docs_row(f"doc:{doc_id}:{part}", "doc", doc_id, part, piece)
+                for part, piece in enumerate(_parts(json.dumps(payload)))]
+
+    def put_records(self, payloads: list[dict], parts_before: dict[str, int]) -> None:
+        """Rewrite the records of documents already written (their source or file stat changed, not their text);
+        `parts_before`: how many parts each record had."""
+        rows, shorter = [], []
+        for payload in payloads:
+            doc_id = payload["record"]["doc_id"]
+            rows += (new := self.record_rows(doc_id, payload))
+            if parts_before.get(doc_id, 0) > len(new):
+                shorter.append((doc_id, len(new)))
+        self._put(self.target.docs_collection, rows)
+        # A shorter record has fewer parts: drop the old ones past its end, or they would be joined to it.
+        for doc_id, count in shorter:
+            self.client.delete(self.target.docs_collection,
+                               filter=f'kind == "doc" and doc_id == "{doc_id}" and part >= {count}')
+
+    @staticmethod
+    def part_count(payload: dict) -> int:
+        return len(_parts(json.dumps(payload)))
+
     def _put(self, collection: str, rows: list[dict]) -> None:
         for i in range(0, len(rows), BATCH):
             self.client.upsert(collection, rows[i : i + BATCH])
@@ -129,11 +153,9 @@ class _Writer:
                 for n, s in enumerate(range(s0, s1)):
                     pending_docs.append(self._docs_row(f"s:{doc_id}:{n}", "sentence", doc_id, n, "",
                                                        np.asarray(sentence_vectors[s], dtype=np.float32).tolist()))
-            payload = json.dumps({"order": int(order), "record": record, "terms": doc_terms,
-                                  "sentences": [[int(a), int(b)] for _, a, b in sentence_rows[s0:s1]],
-                                  "passages": passages})
-            for part, piece in enumerate(_parts(payload)):
-                record_rows.append(self._docs_row(f"doc:{doc_id}:{part}", "doc", doc_id, part, piece))
+            record_rows += self.record_rows(doc_id, {
+                "order": int(order), "record": record, "terms": doc_terms,
+                "sentences": [[int(a), int(b)] for _, a, b in sentence_rows[s0:s1]], "passages": passages})
             if len(pending_passages) >= 4 * BATCH or len(pending_docs) >= 4 * BATCH:
                 self._put(self.target.collection, pending_passages)
                 self._put(self.target.docs_collection, pending_docs)

@@ -85,7 +85,7 @@ class Reader:
             row = self.store.passage(c.passage_id)
             passage = self.store.text(c.doc_index)[row.start : row.end]
             confidence = self.model.decline_probability(
-                decline_features(question, passage, features, logits, bm25[i], analyze, self.store.idf), dense)
+                decline_features(question, passage, features, logits, analyze, self.store.idf), dense)
             if confidence is None:
                 confidence = self.model.confidence(logits, dense)
             best = Reading(c, confidence, c.start, c.end, features)
@@ -100,11 +100,14 @@ class Reader:
 
     def _span(self, question: str, candidate: Candidate) -> tuple[int, int] | None:
         """Document offsets of the short answer in the chosen sentence, or None."""
-        weights = self.model.data.get("span")
-        if not weights:
+        entities = self.store.entities(candidate.doc_index, candidate.start, candidate.end)
+        scorer = self.model.span_scorer(entities is not None)
+        if scorer is None:
             return None
+        if entities is not None:
+            entities = [(s - candidate.start, e - candidate.start, label) for s, e, label in entities]
         noun = answer_noun(question)
-        found = best_span(question, candidate.text, weights, noun.lower() if noun else None)
+        found = best_span(question, candidate.text, scorer, noun.lower() if noun else None, entities)
         if found is None:
             return None
         return candidate.start + found[0], candidate.start + found[1]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .trees import Scorer
 from .scoring import (
     _CAPITALISED,
     _DATE,
@@ -153,17 +154,19 @@ def sentence_features(
 
 
 # No negation feature: the made-up unanswerable questions include negated ones, so "the question says not"
-# would be learned as "unanswerable" (an artefact of how they were made, wrong for real questions).
-DECLINE_FEATURES = ("top_logit", "margin", "coverage", "coverage_own", "similarity", "dense_passage", "bm25",
+# would be learned as "unanswerable" (an artefact of how they were made, wrong for real questions). No raw BM25
+# either: its scale grows with the collection's size (idf), so weights fitted on 2,067 SQuAD paragraphs would
+# decline far more on a 27-passage index; what it says relative to the other hits is in the sentence scores.
+DECLINE_FEATURES = ("top_logit", "margin", "coverage", "coverage_own", "similarity", "dense_passage",
                     "names_missing", "terms_missing")
 _NEGATION = re.compile(r"\b(not|never|no|n't)\b", re.IGNORECASE)
 
 
-def decline_features(question: str, passage_text: str, best: dict[str, float], logits: np.ndarray, bm25: float,
+def decline_features(question: str, passage_text: str, best: dict[str, float], logits: np.ndarray,
                      analyze, idf) -> dict[str, float]:
     """What tells an answerable question from one the passages do not answer, for the best candidate:
-    its score and lead over the next, its coverage and similarity, its passage's BM25, and what of the question
-    the passage lacks (the question's names and numbers; its idf-weighted terms)."""
+    its score and lead over the next, its coverage and similarity, and what of the question the passage lacks
+    (the question's names and numbers; its idf-weighted terms)."""
     ordered = np.sort(logits)
     margin = float(ordered[-1] - ordered[-2]) if len(ordered) > 1 else 5.0
     lower = passage_text.lower()
@@ -177,7 +180,7 @@ def decline_features(question: str, passage_text: str, best: dict[str, float], l
     terms_missing = sum(w for t, w in weights.items() if t not in present) / total
     return {"top_logit": float(ordered[-1]), "margin": min(margin, 5.0), "coverage": best["coverage"],
             "coverage_own": best["coverage_own"], "similarity": best.get("similarity", 0.0),
-            "dense_passage": best.get("dense_passage", 0.0), "bm25": math.log1p(max(bm25, 0.0)),
+            "dense_passage": best.get("dense_passage", 0.0),
             "names_missing": missing_names, "terms_missing": terms_missing,
             "negation": float(bool(_NEGATION.search(question)))}
 
@@ -189,6 +192,7 @@ class ReaderModel:
         self.data = data
         self.version = str(data["version"])
         self.sets = data["sets"]
+        self._scorers: dict[str, Scorer] = {}
 
     @classmethod
     def load(cls, path: str | Path = WEIGHTS_FILE) -> ReaderModel:
@@ -199,19 +203,34 @@ class ReaderModel:
 
     def scores(self, cols: dict[str, np.ndarray], dense: bool) -> np.ndarray:
         """Logits of each candidate holding the answer."""
-        entry = self.sets[self.feature_set(dense)]
-        x = np.column_stack([cols[name] for name in entry["features"]])
-        x = (x - np.asarray(entry["mean"])) / np.asarray(entry["scale"])
-        return x @ np.asarray(entry["coef"]) + float(entry["intercept"])
+        key = self.feature_set(dense)
+        if key not in self._scorers:
+            self._scorers[key] = Scorer(self.sets[key])
+        scorer = self._scorers[key]
+        return scorer.logits(np.column_stack([cols[name] for name in scorer.features]))
+
+    def span_scorer(self, entities: bool) -> Scorer | None:
+        """The short-answer model: the one fitted with entity columns when the store tagged entities, else the
+        one fitted without them; None when the weights have no short-answer model."""
+        models = self.data.get("span_models") or {}
+        key = "entities" if entities and "entities" in models else "plain"
+        if key not in models:
+            return None
+        if f"span-{key}" not in self._scorers:
+            self._scorers[f"span-{key}"] = Scorer(models[key])
+        return self._scorers[f"span-{key}"]
 
     def decline_probability(self, features: dict[str, float], dense: bool) -> float | None:
         """P(the best sentence answers the question) from the decline model, when the weights have one."""
         entry = (self.data.get("decline_model") or {}).get(self.feature_set(dense))
         if entry is None:
             return None
-        x = np.array([features[name] for name in entry["features"]])
-        z = float(((x - np.asarray(entry["mean"])) / np.asarray(entry["scale"])) @ np.asarray(entry["coef"]))
-        return 1.0 / (1.0 + math.exp(-(z + entry["intercept"])))
+        key = f"decline-{self.feature_set(dense)}"
+        if key not in self._scorers:
+            self._scorers[key] = Scorer(entry)
+        scorer = self._scorers[key]
+        z = float(scorer.logits(np.array([[features[name] for name in scorer.features]]))[0])
+        return 1.0 / (1.0 + math.exp(-z))
 
     def confidence(self, logits: np.ndarray, dense: bool) -> float:
         """Calibrated probability that the best candidate's sentence holds the answer."""

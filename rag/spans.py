@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .entity_tagger import ENTITY_LABELS
 from .scoring import _DATE, question_type
+from .trees import Scorer
 
 MAX_WORDS = 7
 _TOKEN = re.compile(r"\w+(?:[’'.,:/-]\w+)*%?|[^\w\s]")
@@ -152,19 +154,69 @@ def span_features(question: str, toks: list[tuple[str, int, int]], spans: Sequen
     return rows
 
 
+# Entity columns (spaCy NER tags stored at indexing): how the span lines up with an entity, that entity's label,
+# and the question's wh-word, so a tree model can pair "who" with PERSON and "when" with DATE.
+ENTITY_ALIGNMENTS = ("ent_exact", "ent_inside", "ent_covers", "ent_cross", "ent_none")
+ENTITY_FEATURES = (ENTITY_ALIGNMENTS + tuple(f"label_{label}" for label in ENTITY_LABELS)
+                   + tuple(f"wh_{kind}" for kind in WH_KINDS))
+
+
+def entity_features(question: str, toks: list[tuple[str, int, int]], spans: Sequence[tuple[int, int]],
+                    entities: Sequence[tuple[int, int, str]]) -> np.ndarray:
+    """Entity columns of each span; `entities` are (start, end, label) in the sentence's offsets."""
+    col = {f: n for n, f in enumerate(ENTITY_FEATURES)}
+    rows = np.zeros((len(spans), len(ENTITY_FEATURES)))
+    rows[:, col[f"wh_{wh_kind(question)}"]] = 1
+    for r, (i, j) in enumerate(spans):
+        a, b = toks[i][1], toks[j][2]
+        kind, label = "ent_none", None
+        for ea, eb, entity_label in entities:
+            if eb <= a or ea >= b:
+                continue
+            # "the Normans" tagged with its article is still the span "Normans"
+            if (ea, eb) == (a, b) or (eb == b and ea < a and i > 0 and toks[i - 1][0].lower() in _ARTICLE_LIKE):
+                kind, label = "ent_exact", entity_label
+                break
+            if ea <= a and b <= eb:
+                kind, label = "ent_inside", entity_label
+            elif a <= ea and eb <= b and kind != "ent_inside":
+                kind, label = "ent_covers", entity_label
+            elif kind == "ent_none":
+                kind, label = "ent_cross", entity_label
+        rows[r, col[kind]] = 1
+        if label is not None:
+            rows[r, col[f"label_{label}"]] = 1
+    return rows
+
+
 def question_word_set(question: str) -> set[str]:
     return {t[0].lower() for t in tokens(question) if t[0][0].isalnum()}
 
 
-def best_span(question: str, sentence: str, weights: dict, noun: str | None = None) -> tuple[int, int, float] | None:
-    """(start, end, logit) of the best short answer in the sentence, sentence offsets; None without candidates."""
+def span_matrix(question: str, toks: list[tuple[str, int, int]], spans: Sequence[tuple[int, int]],
+                question_words: set[str], noun: str | None,
+                entities: Sequence[tuple[int, int, str]] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every column of the spans (SPAN_FEATURES, then ENTITY_FEATURES when entities were tagged) and their names."""
+    x = span_features(question, toks, spans, question_words, noun)
+    if entities is None:
+        return x, SPAN_FEATURES
+    return np.hstack([x, entity_features(question, toks, spans, entities)]), SPAN_FEATURES + ENTITY_FEATURES
+
+
+def best_span(question: str, sentence: str, scorer: Scorer, noun: str | None = None,
+              entities: Sequence[tuple[int, int, str]] | None = None) -> tuple[int, int, float] | None:
+    """(start, end, logit) of the best short answer in the sentence, sentence offsets; None without candidates.
+
+    `entities`: the sentence's tagged entities in sentence offsets, or None when the index has none (then
+    `scorer` must be one fitted without entity columns).
+    """
     qwords = question_word_set(question)
     toks, spans = span_candidates(sentence, qwords)
     if not spans:
         return None
-    x = span_features(question, toks, spans, qwords, noun)
-    scores = ((x - np.asarray(weights["mean"])) / np.asarray(weights["scale"])) @ np.asarray(weights["coef"])
+    x, names = span_matrix(question, toks, spans, qwords, noun, entities)
+    position = {name: n for n, name in enumerate(names)}
+    scores = scorer.logits(x[:, [position[f] for f in scorer.features]])
     k = int(np.argmax(scores))
     i, j = spans[k]
-    start, end = toks[i][1], toks[j][2]
-    return start, end, float(scores[k] + weights["intercept"])
+    return toks[i][1], toks[j][2], float(scores[k])

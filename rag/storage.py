@@ -37,13 +37,14 @@ TEXT_OFFSETS = "text_offsets.npy"
 PASSAGES = "passages.npy"
 SENTENCES = "sentences.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+ENTITIES = "entities.npy"  # int32 (n, 4): document, start, end, label code (rag.entity_tagger)
 LAYOUT = "layout.json"
 # Documents added through the chat live in the index folder itself; every save carries them over (hard links,
 # so a save killed midway leaves them where they were). They are not index files: the manifest does not list them.
 DOCUMENTS = "documents"
 # What an index folder may hold (a damaged index holds only these, so it may be rebuilt in place).
 INDEX_FILES = frozenset({MANIFEST, MANIFEST + ".tmp", TEXTS, TEXT_OFFSETS, PASSAGES, SENTENCES, "bm25",
-                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS, LAYOUT, DOCUMENTS})
+                         "document_frequency.npy", "dense.faiss", SENTENCE_VECTORS, ENTITIES, LAYOUT, DOCUMENTS})
 
 
 def recover(path: Path) -> None:

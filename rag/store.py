@@ -80,6 +80,10 @@ class Store(Protocol):
     def sentence_vectors(self, sentence_ids: Sequence[int]) -> np.ndarray | None:
         """Unit vectors of sentences embedded at indexing, or None when the store has none."""
 
+    def entities(self, doc_index: int, start: int, end: int) -> list[tuple[int, int, str]] | None:
+        """Named entities tagged at indexing inside [start, end) of a document, as (start, end, label); None
+        when the store kept no entities (the reader then uses its weights fitted without them)."""
+
     # Optional, not part of the checked protocol: a store that analyses text itself (Milvus with its built-in
     # analyser) may define `lexical_search_text(question, depth)`; `Retriever` then passes it the question as
     # written instead of calling `lexical_search` with our terms. `MilvusStore` defines it; `LocalStore` does not.

@@ -5,7 +5,7 @@ and modification time means unchanged, and the file is not read. Otherwise the f
 extracted) and its text's sha256 compared with the record, so a touched but unchanged file stays unchanged. A
 file whose content the index already holds under another name (a rename) reuses that document's passages and
 vectors. `Index.sync` turns the plan into a new index folder with `builder.update_index` and saves it
-atomically, like a build. This module neither embeds nor writes files.
+atomically, like a build; an index in Milvus is changed in place instead (`milvus_sync.py`). This module neither embeds nor writes files.
 """
 
 from __future__ import annotations
@@ -137,6 +137,12 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
     from .index_folder import build_lock, scratch_folder
     from .storage import DOCUMENTS, replace_manifest
 
+    from .locations import is_milvus
+
+    if is_milvus(index.path):  # changed in place, document by document (no folder to swap)
+        from .milvus_sync import sync_milvus
+
+        return sync_milvus(index, paths, show_progress)
     path = Path(index.path)
     own = path / DOCUMENTS
     keep_outside = None

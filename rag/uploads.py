@@ -143,6 +143,11 @@ def _free_name(folder: Path, name: str) -> Path:
 def add_files(index, files: list[tuple[str | Path, str]], limits: UploadLimits = UploadLimits()):
     """Copy checked uploads into the index's documents folder and sync its folder; returns (names written,
     SyncReport). `index` itself is left as it was: load the index again to search the new documents."""
+    from .locations import is_milvus
+
+    if is_milvus(index.path):  # it has no documents folder; refuse before anything is written
+        raise InputError(f"documents cannot be added from the chat to an index in Milvus; add them with "
+                         f"`rag index DOCS {getattr(index.path, 'option', '')}` (it syncs the collection)")
     folder = Path(index.path) / DOCUMENTS
     checked = check_upload(files, folder, limits)
     folder.mkdir(exist_ok=True)

@@ -150,6 +150,16 @@ def open_index(folder: Path | None = None):
                      for i in range(store.manifest.sentences)]
         sv = embed(sentences, "sentences", encoder)
         np.save(folder / storage.SENTENCE_VECTORS, sv.astype(np.float16), allow_pickle=False)
+    if not (folder / storage.ENTITIES).is_file():  # an index cached before entities were tagged at indexing
+        from rag import entity_tagger
+        from rag.local_store import LocalStore
+
+        store = LocalStore.open(folder)
+        started = time.time()
+        table = entity_tagger.tag([store.text(d) for d in range(store.manifest.document_count)],
+                                  np.asarray(store._sentences))
+        np.save(folder / storage.ENTITIES, table, allow_pickle=False)
+        print(f"tagged {len(table)} entities in {time.time() - started:.0f}s", flush=True)
     return Index.load(folder, config=Config.from_env(index_path=folder, chunk_chars=WHOLE_PARAGRAPH_CHARS)), encoder
 
 

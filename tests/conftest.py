@@ -16,7 +16,6 @@ def isolated_rag_cache(tmp_path_factory):
     """Model checks and ONNX exports go to one temp cache for the session (session fixtures build indexes too)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAG_CACHE", str(tmp_path_factory.mktemp("rag-cache")))
-        patch.setenv("RAG_READER", "rules")  # see isolated_environment
         yield
 
 
@@ -26,10 +25,6 @@ def isolated_environment(monkeypatch, tmp_path):
     for name in ("RAG_INDEX", "RAG_MODEL", "RAG_MODE", "RAG_CHUNK_CHARS", "RAG_CHUNK_OVERLAP", "RAG_ALLOW_DOWNLOAD",
                  "RAG_READER"):
         monkeypatch.delenv(name, raising=False)
-    # Many tests below take their known answers from the seed question the earlier hand-set reader was tuned on
-    # ("Which province did Muzammil govern before Balkh?"); they pin that reader until they are rewritten on
-    # questions that are not seed-specific. tests/test_reader_model.py and test_answers.py test the learned one.
-    monkeypatch.setenv("RAG_READER", "rules")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
@@ -78,10 +73,21 @@ def dense_index(tmp_path_factory, seed_docs, tiny_model):
 
 
 @pytest.fixture
-def learned_reader(monkeypatch, lexical_index):
-    """The learned reader for a test module about it (`pytestmark = pytest.mark.usefixtures("learned_reader")`);
-    the rest of the suite pins the earlier one (see isolated_environment)."""
-    monkeypatch.setenv("RAG_READER", "learned")
-    lexical_index.reader.scorer = "learned"
-    yield
-    lexical_index.reader.scorer = "rules"
+def counting_encoder(monkeypatch):
+    """Counts the passages and sentences the encoder embeds (through the real encoder)."""
+    counts = {"passages": 0, "sentences": 0}
+    from rag.encoding import Encoder
+
+    passages, sentences = Encoder.encode_passages, Encoder.encode_sentences
+
+    def count_passages(self, texts, show_progress=False):
+        counts["passages"] += len(texts)
+        return passages(self, texts, show_progress=show_progress)
+
+    def count_sentences(self, texts):
+        counts["sentences"] += len(texts)
+        return sentences(self, texts)
+
+    monkeypatch.setattr(Encoder, "encode_passages", count_passages)
+    monkeypatch.setattr(Encoder, "encode_sentences", count_sentences)
+    return counts

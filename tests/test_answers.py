@@ -8,9 +8,6 @@ NANGARHAR = "Which province did Muzammil govern before Balkh?"
 SPOKESPERSON = "Who is the Taliban government's spokesperson?"
 
 
-pytestmark = pytest.mark.usefixtures("learned_reader")
-
-
 def read_source(citation) -> str:
     with open(citation.source, encoding="utf-8") as handle:
         return handle.read()

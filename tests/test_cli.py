@@ -6,7 +6,8 @@ import pytest
 
 from rag.cli import main
 
-QUESTION = "Which province did Muzammil govern before Balkh?"
+# A seed question whose answer sentence shares its rare words, so any reader finds it.
+QUESTION = "Who was the acting consul of the Islamic Republic in Jalalabad?"
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def built(tmp_path, seed_docs, capsys):
 def test_ask_prints_the_quote_and_its_citation(built, capsys):
     assert main(["ask", QUESTION, "--index", str(built)]) == 0
     out = capsys.readouterr().out
-    assert "governor of Nangarhar" in out
+    assert "Majid Sadeghi Dolatabadi" in out
     assert "000_a2e84cf20c291977.txt, characters" in out
 
 
@@ -47,7 +48,7 @@ def test_ask_without_index_builds_the_default_one(tmp_path, monkeypatch, seed_do
     monkeypatch.setenv("RAG_MODEL", "none")
     assert main(["ask", QUESTION]) == 0
     captured = capsys.readouterr()
-    assert "building it from seeds/" in captured.err and "Nangarhar" in captured.out
+    assert "building it from seeds/" in captured.err and "Dolatabadi" in captured.out
 
 
 @pytest.mark.parametrize(

@@ -29,10 +29,11 @@ from rag.types import Hit
 ROOT = Path(__file__).resolve().parent.parent
 
 TINY = [
-    {"id": "nangarhar", "question": "Which province did Muzammil govern before Balkh?", "answers": ["Nangarhar"],
-     "evidence": "he became the governor of Nangarhar in the east of the country"},
-    {"id": "spokesperson", "question": "Who is the Taliban government's spokesperson?",
-     "answers": ["Zabihullah Mujahid"]},
+    {"id": "consul", "question": "Who was the acting consul of the Islamic Republic in Jalalabad?",
+     "answers": ["Majid Sadeghi Dolatabadi"],
+     "evidence": "Majid Sadeghi Dolatabadi, the acting consul of the Islamic Republic in Jalalabad"},
+    {"id": "maqbool", "question": "By what other name was Abu Omar Maqbool known?",
+     "answers": ["Shahidullah Shahid"]},
     {"id": "six", "question": "How many Taliban leaders pledged allegiance to ISIS in October 2014?",
      "answers": ["six"], "comment": "other keys are ignored"},
     {"id": "france", "question": "What is the capital of France?", "answers": []},
@@ -73,9 +74,9 @@ def test_tiny_set_known_figures(lexical_index, tiny_set):
     assert (report.questions, report.answerable, report.unanswerable) == (4, 3, 1)
     lexical = report.modes["lexical"]
     ranks = {r.id: r.rank for r in lexical.results}
-    assert ranks["spokesperson"] == 1 and ranks["six"] == 1 and ranks["france"] is None
-    assert 1 <= ranks["nangarhar"] <= 5
-    assert lexical.retrieval["hit@5"] == 1.0 and lexical.retrieval["hit@1"] == pytest.approx(2 / 3)
+    assert ranks["maqbool"] == 1 and ranks["six"] == 1 and ranks["france"] is None
+    assert 1 <= ranks["consul"] <= 5
+    assert lexical.retrieval["hit@5"] == 1.0 and lexical.retrieval["hit@1"] == 1.0
     assert lexical.answers["containment"] == 1.0
     assert lexical.answers["citation_accuracy"] == 1.0
     assert lexical.abstention == {"unanswerable_declined": 1.0, "answerable_declined": 0.0}
@@ -125,7 +126,7 @@ def test_malformed_lines_are_reported_with_line_numbers_and_skipped(tmp_path, ca
         TINY[3],
     ])
     questions, problems = load_questions(path)
-    assert [q.id for q in questions] == ["nangarhar", "france"]
+    assert [q.id for q in questions] == ["consul", "france"]
     assert [p.line for p in problems] == [2, 3, 5, 6]
     assert '"answers" is missing' in str(problems[1])
     assert "line 2" in caplog.text
@@ -199,7 +200,7 @@ def test_cli_calibrate_prints_the_curve_and_stores(tmp_path, seed_docs, tiny_set
     assert "Calibration on lexical answers" in out and "<- chosen" in out
     reader = json.loads((tmp_path / "idx" / "manifest.json").read_text())["reader"]
     stored = reader["thresholds"]["lexical"]["threshold"]  # per mode, with the reader version it was chosen for
-    assert reader["thresholds"]["lexical"]["reader"] == "rules"
+    assert reader["thresholds"]["lexical"]["reader"] == rag.Index.load(tmp_path / "idx").reader.version
     assert stored is not None and f"decline threshold {stored:.3f}" in out
 
 
@@ -276,7 +277,8 @@ def test_squad_questions_evaluate_against_their_paragraphs(squad_file, tmp_path)
     index = rag.Index.from_documents(documents, config=config, show_progress=False)
     lexical = evaluate(questions, index, mode="lexical", k=3).modes["lexical"]
     assert lexical.retrieval["hit@1"] == 1.0
-    assert lexical.answers["containment"] == 1.0 and lexical.answers["citation_accuracy"] == 1.0
+    # what the reader quotes at threshold 0 (whether it would decline is the decline model's business)
+    assert lexical.answers["would_be_containment"] == 1.0 and lexical.answers["citation_accuracy"] == 1.0
 
 
 def test_squad_adapter_rejects_other_files(tmp_path):

@@ -13,7 +13,8 @@ import pytest
 import rag
 from rag.manifest import FORMAT_VERSION
 
-QUESTION = "Which province did Muzammil govern before Balkh?"
+# A seed question whose answer sentence shares its rare words, so any reader finds it.
+QUESTION = "Who was the acting consul of the Islamic Republic in Jalalabad?"
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_killed_save_leaves_the_previous_index_loadable(tmp_path, seed_docs, sma
     finally:
         process.wait()
     reloaded = rag.Index.load(small_index.path)
-    assert "Nangarhar" in reloaded.answer(QUESTION).text
+    assert "Dolatabadi" in reloaded.answer(QUESTION).text
     assert reloaded.documents[0].source.endswith("000_a2e84cf20c291977.txt")
     # The next save cleans up and replaces the index as usual.
     rebuilt = rag.Index.build([other_docs], path=small_index.path, model="none", show_progress=False)
@@ -82,7 +83,7 @@ def test_killed_save_leaves_the_previous_index_loadable(tmp_path, seed_docs, sma
 def test_save_interrupted_between_renames_is_recovered(small_index):
     retired = small_index.path.parent / f".{small_index.path.name}.old-deadbeef"
     os.rename(small_index.path, retired)
-    assert "Nangarhar" in rag.Index.load(small_index.path).answer(QUESTION).text
+    assert "Dolatabadi" in rag.Index.load(small_index.path).answer(QUESTION).text
 
 
 def test_missing_index_says_how_to_build_one(tmp_path):

@@ -10,21 +10,24 @@ import pytest
 from rag.evaluation.calibration import cross_validated
 from rag.evaluation.reports import QuestionResult
 from rag.reader_model import DENSE_FEATURES, MODEL_FEATURES, WEIGHTS_FILE, ReaderModel, base_feature
-from rag.spans import SPAN_FEATURES, best_span, question_word_set, span_candidates
-
-
-pytestmark = pytest.mark.usefixtures("learned_reader")
+from rag.spans import ENTITY_FEATURES, SPAN_FEATURES, best_span, question_word_set, span_candidates
 
 
 def test_weights_file_is_plain_versioned_json_with_both_feature_sets():
     data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
-    assert data["version"].startswith("lr-")
+    assert data["version"].startswith("r2-")
     assert set(data["sets"]) == {"dense", "lexical"}
     for name, entry in data["sets"].items():
         assert set(entry["features"]) <= set(MODEL_FEATURES)
-        assert len(entry["coef"]) == len(entry["features"]) == len(entry["mean"]) == len(entry["scale"])
+        assert entry["kind"] in ("logistic", "hgb")
+        if entry["kind"] == "logistic":
+            assert len(entry["coef"]) == len(entry["features"]) == len(entry["mean"]) == len(entry["scale"])
+        else:
+            assert entry["trees"] and all(max(t["feature"]) < len(entry["features"]) for t in entry["trees"])
     assert not {base_feature(f) for f in data["sets"]["lexical"]["features"]} & set(DENSE_FEATURES)
-    assert data["span"]["features"] == list(SPAN_FEATURES)
+    assert set(data["span_models"]) == {"entities", "plain"}
+    assert data["span_models"]["plain"]["features"] == list(SPAN_FEATURES)
+    assert data["span_models"]["entities"]["features"] == list(SPAN_FEATURES + ENTITY_FEATURES)
     for mode in ("lexical", "dense", "hybrid"):
         assert 0 <= data["decline"][mode] <= 1
 
@@ -46,25 +49,33 @@ def test_span_candidates_leave_out_question_words_and_stop_words():
     assert not any(t.split()[0].lower() in ("the", "in", "of") for t in texts)
 
 
-def test_best_span_for_a_when_question_is_the_year():
-    weights = ReaderModel.load().data["span"]
+@pytest.mark.parametrize("entities", [False, True])
+def test_best_span_for_a_when_question_is_the_year_and_for_a_who_question_the_person(entities):
+    scorer = ReaderModel.load().span_scorer(entities)
     sentence = "The Normans conquered England in 1066 under William the Conqueror."
-    start, end, _ = best_span("In what year did the Normans conquer England?", sentence, weights)
+    tagged = [(4, 11, "NORP"), (33, 37, "DATE"), (44, 65, "PERSON")] if entities else None
+    start, end, _ = best_span("In what year did the Normans conquer England?", sentence, scorer, None, tagged)
     assert sentence[start:end] == "1066"
+    sentence = "The telephone was patented in 1876 by Alexander Graham Bell, who lived in Boston."
+    tagged = None
+    if entities:
+        tagged = [(sentence.index(t), sentence.index(t) + len(t), label)
+                  for t, label in (("1876", "DATE"), ("Alexander Graham Bell", "PERSON"), ("Boston", "GPE"))]
+    start, end, _ = best_span("Who patented the telephone?", sentence, scorer, None, tagged)
+    assert sentence[start:end] == "Alexander Graham Bell"
 
 
 def test_answer_span_lies_inside_the_citation_and_verifies(lexical_index):
     answer = lexical_index.answer("Who was the Taliban governor of Balkh province when he was killed?",
                                   threshold=0.0)
-    assert answer.citations
-    if answer.span is not None:
-        citation = answer.citations[0]
-        assert citation.start <= answer.span.start < answer.span.end <= citation.end
-        assert lexical_index.document_text(citation.doc_id)[answer.span.start : answer.span.end] == answer.span.text
+    assert answer.citations and answer.span is not None
+    citation = answer.citations[0]
+    assert citation.start <= answer.span.start < answer.span.end <= citation.end
+    assert lexical_index.document_text(citation.doc_id)[answer.span.start : answer.span.end] == answer.span.text
 
 
-def test_rules_reader_still_answers(lexical_index):
-    lexical_index.reader.scorer = "rules"
+def test_rules_reader_still_answers(lexical_index, monkeypatch):
+    monkeypatch.setattr(lexical_index.reader, "scorer", "rules")
     answer = lexical_index.answer("How did the governor of Balkh die?", threshold=0.0)
     assert "explosion" in answer.text
 

@@ -10,37 +10,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import rag
 from kill_scripts import SYNC_SCRIPT
 from rag.cli import main
-from rag.encoding import Encoder
 
 FACTS = {
     "otters.txt": "River otters in the Kessel valley build their dens under willow roots. They hunt crayfish at dusk.",
     "bells.txt": "The bronze bells of Aldmoor chapel were cast in 1642 by a travelling founder named Oswin Hale.",
     "salt.md": "# Salt works\n\nThe Brinemoor salt pans are flooded each spring and raked by hand in August.\n",
 }
-
-
-@pytest.fixture
-def counting_encoder(monkeypatch):
-    """Counts the passages and sentences the encoder embeds (through the real encoder)."""
-    counts = {"passages": 0, "sentences": 0}
-    passages, sentences = Encoder.encode_passages, Encoder.encode_sentences
-
-    def count_passages(self, texts, show_progress=False):
-        counts["passages"] += len(texts)
-        return passages(self, texts, show_progress=show_progress)
-
-    def count_sentences(self, texts):
-        counts["sentences"] += len(texts)
-        return sentences(self, texts)
-
-    monkeypatch.setattr(Encoder, "encode_passages", count_passages)
-    monkeypatch.setattr(Encoder, "encode_sentences", count_sentences)
-    return counts
 
 
 def write(folder: Path, files: dict) -> Path:

@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
-QUESTION = "Which province did Muzammil govern before Balkh?"
+# A seed question whose answer sentence shares its rare words, so any reader finds it.
+QUESTION = "Who was the acting consul of the Islamic Republic in Jalalabad?"
 TIMEOUT_MS = 30_000
 # Text a malicious document (and question) may hold; each payload would set window.__pwned if it ran.
 HOSTILE = """# Notes on the payload
@@ -75,14 +76,14 @@ def test_seed_question_shows_the_citation_and_the_highlighted_source(browser, le
         ask(page, QUESTION)
         answer = page.locator("#rag-turn-1 .rag-answer-text")
         answer.wait_for()
-        assert "governor of Nangarhar" in answer.inner_text()
+        assert "Majid Sadeghi Dolatabadi" in answer.inner_text()
         marker = page.locator("#rag-turn-1 a.rag-marker")
         assert marker.inner_text() == "[1]"
         source = page.locator("#rag-src-1-1")
         assert "000_a2e84cf20c291977.txt" in source.locator(".rag-file").inner_text()
         assert "characters" in source.locator(".rag-loc").inner_text()
         highlighted = source.locator("mark.rag-quote")
-        assert highlighted.is_visible() and "governor of Nangarhar" in highlighted.inner_text()
+        assert highlighted.is_visible() and "Majid Sadeghi Dolatabadi" in highlighted.inner_text()
         # The scores sit behind a toggle: hidden until "Why this passage" is opened.
         table = page.locator("#rag-turn-1 .rag-why table")
         assert not table.is_visible()
@@ -109,7 +110,7 @@ def test_seed_question_shows_the_citation_and_the_highlighted_source(browser, le
         ask(page, "When was he appointed there?")
         searched = page.locator("#rag-turn-2 .rag-searched")
         searched.wait_for()
-        assert "When was Muzammil appointed in Nangarhar?" in searched.inner_text()
+        assert "When was Majid Sadeghi Dolatabadi appointed in Jalalabad?" in searched.inner_text()
         page.locator("#rag-clear").click()
         page.locator(".rag-empty").wait_for()
 
