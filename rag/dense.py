@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .residency import release_array
+
 logger = logging.getLogger(__name__)
 
 FAISS_FILE = "dense.faiss"
@@ -52,17 +54,53 @@ def build_index(vectors: np.ndarray, approximate_above: int = APPROXIMATE_ABOVE,
         sample_size = min(n, cells * TRAIN_PER_CELL)
         sample = np.sort(np.random.default_rng(SEED).choice(n, sample_size, replace=False))
         index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
+        release_array(vectors)
         index.nprobe = probes_for(cells)
-    starts = range(0, n, ADD_BATCH)
+    batches = range(0, n, ADD_BATCH)
     if show_progress and n > ADD_BATCH:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="Adding vectors", unit="batch")
-    for start in starts:
-        index.add(np.ascontiguousarray(vectors[start : start + ADD_BATCH], dtype=np.float32))
+        batches = tqdm(batches, desc="Adding vectors", unit="batch")
     if hasattr(index, "nlist"):
+        _add_to_reserved_lists(index, vectors, batches)
         index.make_direct_map()  # see load_index
+    else:
+        for start in batches:
+            index.add(_batch(vectors, start))
     return index
+
+
+def _batch(vectors: np.ndarray, start: int) -> np.ndarray:
+    """Rows start.. of a batch as float32, copied out of the input; a memory-mapped input's pages are released
+    (`residency`), so streaming through a million mapped vectors keeps one batch of them resident, not all."""
+    batch = np.ascontiguousarray(vectors[start : start + ADD_BATCH], dtype=np.float32)
+    release_array(vectors)
+    return batch
+
+
+def _add_to_reserved_lists(index, vectors: np.ndarray, batches) -> None:
+    """`index.add` in batches, but with every inverted list allocated once at its final length.
+
+    FAISS grows a list as a std::vector, doubling, which at a million vectors leaves about 40% of the lists'
+    memory allocated and unused (and briefly holds a list twice while it moves). The cells are assigned first, as
+    `add` assigns them (the same quantizer search over the same batches), then each list is reserved (resized up
+    and back down: a std::vector keeps its capacity), then the vectors are added with those assignments. The index
+    is the one `add` builds, byte for byte (a test checks it)."""
+    import faiss
+
+    n = len(vectors)
+    cells = np.empty(n, dtype=np.int64)
+    for start in range(0, n, ADD_BATCH):
+        batch = _batch(vectors, start)
+        cells[start : start + len(batch)] = index.quantizer.assign(batch, 1)[:, 0]
+    lists = faiss.downcast_InvertedLists(index.invlists)
+    for cell, size in enumerate(np.bincount(cells, minlength=index.nlist).tolist()):
+        lists.resize(cell, size)
+        lists.resize(cell, 0)
+    for start in batches:
+        batch = _batch(vectors, start)
+        assigned = np.ascontiguousarray(cells[start : start + len(batch)])
+        index.add_core(len(batch), faiss.swig_ptr(batch), None, faiss.swig_ptr(assigned))
 
 
 def describe(index) -> str:

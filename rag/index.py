@@ -94,7 +94,7 @@ class Index:
         vectors were computed elsewhere with that model, which queries will load by name.
         """
         from .builder import build_index
-        from .index_folder import build_lock, check_target
+        from .index_folder import build_lock, check_target, scratch_folder
 
         started = time.perf_counter()
         if is_milvus(config.index_path):
@@ -107,8 +107,9 @@ class Index:
             MilvusStore.save(milvus_target(config), built, show_progress=show_progress)
             return cls.load(config.index_path, config=replace(config, model_explicit=False))
         check_target(config.index_path)
-        with build_lock(config.index_path):
-            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name)
+        with build_lock(config.index_path), scratch_folder(config.index_path) as scratch:
+            built = build_index(documents, config, show_progress, vectors=vectors, model_name=model_name,
+                                scratch=scratch)
             built = replace(built, manifest=_with_source_stats(built.manifest))
             LocalStore.save(config.index_path, built)
         logger.info("indexed %d documents, %d passages in %.1fs", len(documents), built.manifest.passages,

@@ -110,6 +110,37 @@ def _carry_documents(path: Path, staging: Path) -> None:
                 shutil.copy2(Path(folder) / name, target / name)
 
 
+def link_tree(source: Path, target: Path) -> None:
+    """Hard-link a file, or a folder's files, to `target` (copied where links are impossible)."""
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        for child in source.iterdir():
+            link_tree(child, target / child.name)
+        return
+    try:
+        os.link(source, target)
+    except OSError:  # another file system or no hard links: copy
+        shutil.copyfile(source, target)
+
+
+@contextmanager
+def scratch_folder(path: Path):
+    """A fresh folder beside the index folder `path` for a build's own files (memory-mapped vectors, BM25 written
+    in batches), removed on exit. Beside the index rather than in the temporary folder: on the same file system, so
+    its files are hard-linked into the new index, and never in a RAM-backed /tmp. Named like a staging folder, so
+    one a killed build leaves is removed by the next `build_lock`. Take it with the build lock held."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 _LEFTOVER = re.compile(r"\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$")
 
 

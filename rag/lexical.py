@@ -53,28 +53,26 @@ def analyze_words(words: list[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
-    def __init__(self, retriever, document_frequency: np.ndarray):
+    def __init__(self, retriever, document_frequency: np.ndarray, folder: Path | None = None):
         self._retriever = retriever
         self._df = document_frequency
+        self._folder = folder  # where its files are, when it was loaded from them
         self.size = int(retriever.scores["num_docs"])
 
     @classmethod
     def build(cls, texts: list[str], show_progress: bool = False) -> LexicalIndex:
-        import bm25s
+        """BM25 of `texts` in memory (`lexical_build.build_lexical` streams batches into files)."""
+        from .lexical_build import build_lexical
 
-        # bm25s's own bars flash by on small corpora; show them only when indexing takes a while.
-        show_progress = show_progress and len(texts) >= 20_000
-        tokenized = bm25s.tokenize(texts, stopwords=stopwords(), stemmer=_stemmer(), show_progress=show_progress)
-        retriever = bm25s.BM25()
-        retriever.index(tokenized, show_progress=show_progress)
-        # The score matrix has one column per term and one stored entry per passage that uses it (BM25 gives
-        # every occurrence a positive score), so document frequencies are its column lengths: no second pass.
-        df = np.zeros(max(retriever.vocab_dict.values(), default=-1) + 1, dtype=np.int64)
-        column_lengths = np.diff(np.asarray(retriever.scores["indptr"], dtype=np.int64))
-        df[: len(column_lengths)] = column_lengths
-        return cls(retriever, df)
+        return build_lexical(lambda start, end: texts[start:end], len(texts), show_progress=show_progress)
 
     def save(self, folder: Path) -> None:
+        if self._folder is not None:  # built into files (or loaded): link them, not a second copy through memory
+            from .index_folder import link_tree
+
+            link_tree(self._folder / BM25_DIR, folder / BM25_DIR)
+            link_tree(self._folder / DF_FILE, folder / DF_FILE)
+            return
         self._retriever.save(str(folder / BM25_DIR), show_progress=False)
         np.save(folder / DF_FILE, self._df, allow_pickle=False)
 
@@ -84,7 +82,7 @@ class LexicalIndex:
 
         retriever = bm25s.BM25.load(str(folder / BM25_DIR), mmap=mmap, show_progress=False, verbosity=0)
         df = np.load(folder / DF_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
-        return cls(retriever, df)
+        return cls(retriever, df, Path(folder))
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for the query terms (zeros when no term is in the vocabulary)."""

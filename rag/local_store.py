@@ -35,6 +35,9 @@ class BuiltIndex:
     sentence_vectors: np.ndarray | None = None  # float16 (sentences, dimension), embedded like passages
     layouts: list[dict | None] | None = None  # per document: PDF page starts, section headings (storage.LAYOUT)
     entities: np.ndarray | None = None  # int32 (n, 4): document, start, end, label code; None when not tagged
+    # A folder where the build already wrote parts in their final format (texts of a sync, sentence vectors, BM25):
+    # a save links them instead of writing them again. Removed by whoever made it (index_folder.scratch_folder).
+    scratch: Path | None = None
 
 
 class LocalStore:
@@ -91,12 +94,20 @@ class LocalStore:
     def save(path: str | Path, built: BuiltIndex) -> None:
         """Write `built` as the index folder at `path`, atomically (the previous index stays until the swap)."""
 
+        def written(folder: Path, name: str) -> bool:
+            """Link `name` from the build's scratch folder if the build wrote it there."""
+            if built.scratch is None or not (built.scratch / name).exists():
+                return False
+            index_folder.link_tree(built.scratch / name, folder / name)
+            return True
+
         def write(folder: Path) -> None:
-            storage.write_texts(folder, built.texts)
+            if not (written(folder, storage.TEXTS) and written(folder, storage.TEXT_OFFSETS)):
+                storage.write_texts(folder, built.texts)
             np.save(folder / storage.PASSAGES, built.passage_rows, allow_pickle=False)
             np.save(folder / storage.SENTENCES, built.sentence_rows, allow_pickle=False)
             built.lexical.save(folder)
-            if built.sentence_vectors is not None:
+            if built.sentence_vectors is not None and not written(folder, storage.SENTENCE_VECTORS):
                 np.save(folder / storage.SENTENCE_VECTORS, built.sentence_vectors, allow_pickle=False)
             if built.entities is not None:
                 np.save(folder / storage.ENTITIES, built.entities, allow_pickle=False)
@@ -123,6 +134,14 @@ class LocalStore:
 
     def text(self, doc_index: int) -> str:
         return self._texts[doc_index]
+
+    def raw_text(self, doc_index: int) -> bytes:
+        """The document's text as stored (UTF-8), for copying into a new index without decoding it."""
+        return self._texts.raw(doc_index)
+
+    def release_texts(self) -> None:
+        """Drop the texts' pages read so far from the resident set (after a pass over all of them)."""
+        self._texts.release()
 
     def document_layout(self, doc_index: int) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...]]:
         """The document's PDF page starts and (offset, title) section headings; empty for plain text and for

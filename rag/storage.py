@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, IndexNotFoundError
 from .manifest import Manifest, rebuild_hint
+from .residency import release_array
 
 MANIFEST = "manifest.json"
 TEXTS = "texts.bin"
@@ -56,14 +57,28 @@ def recover(path: Path) -> None:
         os.rename(retired[-1], path)
 
 
-def write_texts(folder: Path, texts: list[str]) -> None:
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    with open(folder / TEXTS, "wb") as handle:
-        for i, text in enumerate(texts):
-            data = text.encode("utf-8")
-            handle.write(data)
-            offsets[i + 1] = offsets[i] + len(data)
-    np.save(folder / TEXT_OFFSETS, offsets, allow_pickle=False)
+def write_texts(folder: Path, texts) -> None:
+    writer = TextWriter(folder)
+    for text in texts:
+        writer.add(text.encode("utf-8"))
+    writer.close()
+
+
+class TextWriter:
+    """Writes texts.bin and text_offsets.npy a document at a time (UTF-8 bytes in, nothing held but the offsets)."""
+
+    def __init__(self, folder: Path):
+        self._folder = folder
+        self._handle = open(folder / TEXTS, "wb")
+        self._offsets = [0]
+
+    def add(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._offsets.append(self._offsets[-1] + len(data))
+
+    def close(self) -> None:
+        self._handle.close()
+        np.save(self._folder / TEXT_OFFSETS, np.array(self._offsets, dtype=np.int64), allow_pickle=False)
 
 
 class TextStore:
@@ -78,11 +93,22 @@ class TextStore:
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
+    def release(self) -> None:
+        """Drop the pages read so far from the resident set (see `residency`): a pass over every text, as a sync
+        makes, would otherwise keep all of them counted."""
+        release_array(self._blob)
+
+    def raw(self, doc_index: int) -> bytes:
+        """The document's UTF-8 bytes as stored."""
+        if not 0 <= doc_index < len(self):
+            raise IndexError(f"document {doc_index} of {len(self)}")
+        start, end = int(self._offsets[doc_index]), int(self._offsets[doc_index + 1])
+        return bytes(self._blob[start:end])
+
     def __getitem__(self, doc_index: int) -> str:
         text = self._cache.get(doc_index)
         if text is None:
-            start, end = int(self._offsets[doc_index]), int(self._offsets[doc_index + 1])
-            text = bytes(self._blob[start:end]).decode("utf-8")
+            text = self.raw(doc_index).decode("utf-8")
             if len(self._cache) > 1024:
                 self._cache.clear()
             self._cache[doc_index] = text

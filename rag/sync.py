@@ -134,7 +134,7 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
     from .errors import InputError
     from .local_store import LocalStore
     from .manifest import DocumentTable
-    from .index_folder import build_lock
+    from .index_folder import build_lock, scratch_folder
     from .storage import DOCUMENTS, replace_manifest
 
     from .locations import is_milvus
@@ -153,7 +153,7 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
         paths = [Path(p) for p in paths]
         if own.is_dir() and not any(_key(p) == _key(own) for p in paths):
             paths.append(own)  # documents added through the chat stay indexed
-    with build_lock(path):
+    with build_lock(path), scratch_folder(path) as scratch:
         store = LocalStore.open(path)  # as it is now, under the lock
         manifest = store.manifest
         plan = plan_sync(manifest, paths, keep_outside)
@@ -167,7 +167,8 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
                 replace_manifest(path, replace(manifest, documents=DocumentTable(rows), source_root=os.getcwd()))
             return SyncReport(unchanged=plan.unchanged, documents=manifest.document_count,
                               passages=manifest.passages)
-        built, embedded = update_index(store, plan.items, index.config, index.encoder, show_progress)
+        built, embedded = update_index(store, plan.items, index.config, index.encoder, show_progress,
+                                       scratch=scratch)
         rows = [row | stat_record(row["source"]) for row in built.manifest.documents.to_list()]
         built = replace(built, manifest=replace(built.manifest, documents=DocumentTable(rows),
                                                 source_root=os.getcwd()))
