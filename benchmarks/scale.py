@@ -138,7 +138,7 @@ def build(size: int, out: Path) -> dict:
     vectors = make_vectors(size, out / f"vectors-{size}.npy")
     generated = time.perf_counter() - t0
     text_mb = sum(len(d.text) for d in docs) / 2**20
-    config = Config(index_path=out / f"index-{size}", model=None)
+    config = Config(index_path=out / f"index-{size}", model=None, entities=False)  # NER: see BENCHMARKS.md
     t1 = time.perf_counter()
     index = Index.from_documents(docs, config, show_progress=False, vectors=vectors, model_name=MODEL_NAME)
     built = time.perf_counter() - t1

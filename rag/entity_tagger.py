@@ -113,6 +113,7 @@ def tag(texts: Sequence[str], sentence_rows: np.ndarray, show_progress: bool = F
     nlp = load_pipeline()
     spans = windows(sentence_rows)
     codes = {label: n for n, label in enumerate(ENTITY_LABELS)}
+    parts: list[np.ndarray] = []  # int32 blocks: 16 bytes an entity, not a Python tuple each
     rows: list[tuple[int, int, int, int]] = []
     pieces = (texts[d][s:e] for d, s, e in spans)
     docs = nlp.pipe(pieces, batch_size=64)
@@ -122,7 +123,11 @@ def tag(texts: Sequence[str], sentence_rows: np.ndarray, show_progress: bool = F
         docs = tqdm(docs, total=len(spans), desc="Tagging entities", unit="window")
     for (d, s, _), doc in zip(spans, docs):
         rows.extend((d, s + e.start_char, s + e.end_char, codes[e.label_]) for e in doc.ents if e.label_ in codes)
-    table = np.asarray(rows, dtype=np.int32).reshape(-1, 4)
+        if len(rows) >= 65_536:
+            parts.append(np.asarray(rows, dtype=np.int32))
+            rows = []
+    parts.append(np.asarray(rows, dtype=np.int32).reshape(-1, 4))
+    table = np.concatenate(parts)
     return table[np.lexsort((table[:, 1], table[:, 0]))] if len(table) else table
 
 
