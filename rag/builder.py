@@ -125,7 +125,7 @@ def build_index(
         # Embedded once here so that answering a question embeds only the question (float16 halves the file;
         # cosines move by less than 1e-3).
         sentence_vectors = streaming.embed(encoder.encode_sentences, texts, sentence_rows, scratch,
-                                           storage.SENTENCE_VECTORS, np.float16)
+                                           storage.SENTENCE_VECTORS, np.float16, show_progress, "Embedding sentences")
     dense_index = None
     if vectors is not None:
         from .dense import build_index as build_dense
@@ -281,11 +281,13 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
         from .dense import FAISS_FILE, build_index as build_dense
 
         vectors = streaming.new_array(scratch, "passage_vectors.npy", np.float32, (passage_count, store._dense.d))
-        for at, count, first in streaming.merge_parts(vector_parts):
-            if first is None:
-                streaming.embed_into(vectors, at, encoder.encode_passages, new_texts, passage_rows[at : at + count])
-            else:
-                streaming.copy_stored(vectors, at, store._dense, first, count, store.path / FAISS_FILE)
+        with streaming.progress(embedded, show_progress, "Embedding passages") as bar:
+            for at, count, first in streaming.merge_parts(vector_parts):
+                if first is None:
+                    streaming.embed_into(vectors, at, encoder.encode_passages, new_texts,
+                                         passage_rows[at : at + count], bar)
+                else:
+                    streaming.copy_stored(vectors, at, store._dense, first, count, store.path / FAISS_FILE)
         if old_sentence_vectors is not None:
             sentence_vectors = streaming.new_array(scratch, storage.SENTENCE_VECTORS, np.float16,
                                                    (sentence_count, old_sentence_vectors.shape[1]))
