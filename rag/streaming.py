@@ -60,11 +60,12 @@ def progress(total: int, show: bool, desc: str):
 def embed(encode, texts, rows: np.ndarray, scratch: Path | None, name: str, dtype, show_progress: bool = False,
           desc: str = "Embedding") -> np.ndarray:
     """`encode` (texts -> unit vectors) of the texts of `rows`, in batches, into a new array of `dtype`."""
+    # The first batch goes before the bar: it loads the model, which may fail with a one-line error.
+    first = encode(row_texts(texts, rows[:EMBED_BATCH]))
+    out = new_array(scratch, name, dtype, (len(rows), first.shape[1]))
+    out[: len(first)] = first
+    settle(out)
     with progress(len(rows), show_progress, desc) as bar:
-        first = encode(row_texts(texts, rows[:EMBED_BATCH]))
-        out = new_array(scratch, name, dtype, (len(rows), first.shape[1]))
-        out[: len(first)] = first
-        settle(out)
         if bar is not None:
             bar.update(len(first))
         embed_into(out, len(first), encode, texts, rows[len(first):], bar)
