@@ -13,6 +13,7 @@ The data set is read in place, never copied.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import sys
 import re
@@ -24,8 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_PATH = ROOT.parent / "shared" / "data" / "squad" / "dev-v1.1.json"
-CACHE = ROOT / ".bench" / "reader"
 WHOLE_PARAGRAPH_CHARS = 5000
+# RAG_READER_CHUNK=700 indexes SQuAD as `rag index` does by default (700-character passages) instead of one
+# passage per paragraph; its caches live apart.
+CHUNK_CHARS = int(os.environ.get("RAG_READER_CHUNK", WHOLE_PARAGRAPH_CHARS))
+CACHE = ROOT / ".bench" / ("reader" if CHUNK_CHARS == WHOLE_PARAGRAPH_CHARS else f"reader-{CHUNK_CHARS}")
 
 
 def model_folder() -> str:
@@ -133,7 +137,7 @@ def open_index(folder: Path | None = None):
     encoder = Encoder(model)
     if not (folder / "manifest.json").is_file():
         documents, _ = load_squad(DEFAULT_PATH, split="all")
-        config = Config.from_env(index_path=folder, model="none", chunk_chars=WHOLE_PARAGRAPH_CHARS)
+        config = Config.from_env(index_path=folder, model="none", chunk_chars=CHUNK_CHARS)
         texts, _ = passage_layout(documents, config.chunk_chars, config.chunk_overlap)
         vectors = None
         for file in sorted((ROOT / ".bench" / "squad").glob("passages-*.npy")):
@@ -160,7 +164,7 @@ def open_index(folder: Path | None = None):
                                   np.asarray(store._sentences))
         np.save(folder / storage.ENTITIES, table, allow_pickle=False)
         print(f"tagged {len(table)} entities in {time.time() - started:.0f}s", flush=True)
-    return Index.load(folder, config=Config.from_env(index_path=folder, chunk_chars=WHOLE_PARAGRAPH_CHARS)), encoder
+    return Index.load(folder, config=Config.from_env(index_path=folder, chunk_chars=CHUNK_CHARS)), encoder
 
 
 def extract(index, rows: list[dict], mode: str, k: int = 5, drop_gold: bool = False) -> dict[str, np.ndarray]:
