@@ -60,6 +60,10 @@ def _syncable(config):
         print(f"note: rebuilding the index at {config.index_path}: its chunking differs from the one asked for",
               file=sys.stderr)
         return None
+    if not config.entities and index.store.entities(0, 0, 0) is not None:
+        print(f"note: rebuilding the index at {config.index_path} without named entities (--no-entities)",
+              file=sys.stderr)
+        return None
     return index
 
 

@@ -121,7 +121,7 @@ def tag(texts: Sequence[str], sentence_rows: np.ndarray, show_progress: bool = F
         from tqdm.auto import tqdm
 
         docs = tqdm(docs, total=len(spans), desc="Tagging entities", unit="window")
-    for (d, s, _), doc in zip(spans, docs):
+    for doc, (d, s, _) in zip(docs, spans):  # docs first: its progress bar sees the end and closes at 100%
         rows.extend((d, s + e.start_char, s + e.end_char, codes[e.label_]) for e in doc.ents if e.label_ in codes)
         if len(rows) >= 65_536:
             parts.append(np.asarray(rows, dtype=np.int32))

@@ -112,3 +112,19 @@ def test_exported_trees_score_exactly_as_scikit_learn_does():
     entry = json.loads(json.dumps({"features": list("abcdef"), **export(model)}))
     test = rng.normal(size=(300, 6))
     np.testing.assert_allclose(Scorer(entry).logits(test), model.decision_function(test), atol=1e-4)
+
+
+def test_no_entities_on_an_index_that_has_them_rebuilds_it_with_a_note(tmp_path, tagged_index, capsys):
+    from rag.cli import main
+
+    _, docs, _ = tagged_index
+    target = tmp_path / "idx"
+    assert main(["index", str(docs), "--index", str(target), "--model", "none", "--no-progress"]) == 0
+    assert (target / "entities.npy").exists()
+    capsys.readouterr()
+    assert main(["index", str(docs), "--index", str(target), "--model", "none", "--no-entities",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "rebuilding the index" in err and "without named entities (--no-entities)" in err
+    assert not (target / "entities.npy").exists()
+    assert Index.load(target).store.entities(0, 0, 100) is None
