@@ -273,3 +273,62 @@ def unanswerable(rows: list[dict], contexts: dict[str, str], seed: int = 0, per_
         out.append({"id": r["id"] + f"-{kind}", "question": new, "title": r["title"], "held_out": r["held_out"],
                     "doc_id": r["doc_id"], "answers": [], "kind": kind})
     return out
+
+
+def article_index(big, title: str, doc_ids: list[str]):
+    """An index of one article's paragraphs alone (a small collection, as most users have), built once under
+    CACHE/articles/ with the big index's passage and sentence vectors (same paragraphs, same chunking)."""
+    from rag import Config, Index
+    from rag import storage
+    from rag.types import Document
+
+    folder = CACHE / "articles" / hashlib.sha1(title.encode("utf-8")).hexdigest()[:12]
+    config = Config.from_env(index_path=folder, model="none", chunk_chars=CHUNK_CHARS)
+    if not (folder / "manifest.json").is_file():
+        store = big.store
+        positions = [store.document_position(d) for d in doc_ids]
+        docs = [Document(doc_ids[n], f"squad-dev/{title}/{n}", store.text(p)) for n, p in enumerate(positions)]
+        passages, sentences = np.asarray(store._passages), np.asarray(store._sentences)
+        pids = np.concatenate([np.flatnonzero(passages[:, 0] == p) for p in positions])
+        sids = np.concatenate([np.flatnonzero(sentences[:, 0] == p) for p in positions])
+        vectors = store._dense.reconstruct_batch(pids.astype(np.int64))
+        Index.from_documents(docs, config=config, show_progress=False, vectors=vectors,
+                             model_name=big.manifest.model.name)
+        np.save(folder / storage.SENTENCE_VECTORS, np.asarray(store._sentence_vectors[sids]), allow_pickle=False)
+    return Index.load(folder, config=Config.from_env(index_path=folder, chunk_chars=CHUNK_CHARS))
+
+
+def article_extract(big, rows: list[dict], mode: str, name: str, k: int = 5):
+    """`extract` with each question asked of its own article's index: candidates' `doc` are positions in `big`
+    (same texts and offsets), `q` positions in `rows`. Cached like `cached_extract`."""
+    from rag.reader_model import ALL_FEATURES
+
+    key = _digest([r["id"] + r["question"] for r in rows] + list(ALL_FEATURES) + [mode, str(k)], "features")
+    folder = CACHE / f"features-{name}-articles-{mode}-{key}"
+    if (folder / "done.json").is_file():
+        return {f.stem: np.load(f, allow_pickle=False) for f in folder.glob("*.npy")}
+    started = time.perf_counter()
+    by_title: dict[str, list[int]] = {}
+    for n, r in enumerate(rows):
+        by_title.setdefault(r["title"], []).append(n)
+    parts = []
+    for title, members in by_title.items():
+        doc_ids = list(dict.fromkeys(d.doc_id for d in big.documents
+                                     if d.source.startswith(f"squad-dev/{title}/")))
+        index = article_index(big, title, doc_ids)
+        index.retriever.encoder = big.retriever.encoder
+        data = extract(index, [rows[n] for n in members], mode, k)
+        data["q"] = np.asarray(members)[data["q"]]
+        data["doc"] = np.asarray([big.store.document_position(index.store.document(int(d)).doc_id)
+                                  for d in data["doc"]])
+        data["asked"] = np.asarray(members)[data["asked"]]
+        parts.append(data)
+    out = {key_: np.concatenate([p[key_] for p in parts]) for key_ in parts[0]}
+    folder.mkdir(parents=True, exist_ok=True)
+    for key_, value in out.items():
+        np.save(folder / f"{key_}.npy", value, allow_pickle=False)
+    (folder / "done.json").write_text(json.dumps({"features": list(ALL_FEATURES), "questions": len(rows),
+                                                  "seconds": time.perf_counter() - started}))
+    print(f"features {name}/articles/{mode}: {len(rows)} questions in {time.perf_counter() - started:.0f}s",
+          flush=True)
+    return out
