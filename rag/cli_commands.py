@@ -100,7 +100,10 @@ def _cmd_ask(args) -> int:
     validate_k(args.k)
     index = open_index(args)
     warn_if_sources_changed(index)
-    answer = index.answer(args.question, k=args.k, mode=args.mode, trim=args.trim)
+    mode = args.mode
+    if mode is None and (args.model or "").lower() == "none":
+        mode = "lexical"  # --model none asks for BM25 alone, whatever the index's default mode
+    answer = index.answer(args.question, k=args.k, mode=mode, trim=args.trim)
     if args.json:
         from dataclasses import asdict
 

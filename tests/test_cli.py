@@ -85,3 +85,10 @@ def test_unknown_mode_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["ask", "Balkh?", "--mode", "fuzzy"])
     assert exit_info.value.code == 2
+
+
+def test_ask_with_model_none_answers_from_bm25_alone(dense_index, capsys):
+    assert main(["ask", QUESTION, "--index", str(dense_index.path), "--model", "none", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] == "lexical"
+    assert main(["ask", QUESTION, "--index", str(dense_index.path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] == "hybrid"
