@@ -64,11 +64,12 @@ def format_answer(answer, threshold: float, update_command: str = "rag index DOC
                              f"{'…' if len(snippet) > 160 else ''}")
         return "\n".join(lines)
     lines.append(f"Answer (confidence {answer.confidence:.2f}, {answer.mode} retrieval):")
+    quote = answer.text.replace("\n", "\n     ")  # a hard-wrapped quote keeps its lines, under the first
     if getattr(answer, "span", None) is not None:
-        lines.append(f"  {answer.span.text}")
-        lines.append(f"  in “{answer.text}” [1]")
+        lines.append(f"  {' '.join(answer.span.text.split())}")
+        lines.append(f"  in “{quote}” [1]")
     else:
-        lines.append(f"  “{answer.text}” [1]")
+        lines.append(f"  “{quote}” [1]")
     lines.append("Citations:")
     for n, citation in enumerate(answer.citations, start=1):
         place = citation_place(citation)

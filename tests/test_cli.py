@@ -92,3 +92,16 @@ def test_ask_with_model_none_answers_from_bm25_alone(dense_index, capsys):
     assert json.loads(capsys.readouterr().out)["mode"] == "lexical"
     assert main(["ask", QUESTION, "--index", str(dense_index.path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["mode"] == "hybrid"
+
+
+def test_a_hard_wrapped_quote_keeps_its_indentation_in_the_terminal(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wrapped.txt").write_text("The lighthouse on Gull Point was built in 1874 by the engineer\n"
+                                      "Margaret Ellery, who also drew its lamp.\n", encoding="utf-8")
+    assert main(["index", str(docs), "--index", str(tmp_path / "idx"), "--model", "none", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "Who built the lighthouse on Gull Point?", "--index", str(tmp_path / "idx")]) == 0
+    out = capsys.readouterr().out
+    quote_lines = out.split("“", 1)[1].split("”", 1)[0].splitlines()
+    assert len(quote_lines) == 2 and quote_lines[1].startswith("     Margaret Ellery")
