@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .entity_tagger import ENTITY_LABELS
+from .entity_tagger import ENTITY_LABELS, NOUN_CHUNK
 from .scoring import _DATE, question_type
 from .trees import Scorer
 
@@ -157,24 +157,32 @@ def span_features(question: str, toks: list[tuple[str, int, int]], spans: Sequen
 # Entity columns (spaCy NER tags stored at indexing): how the span lines up with an entity, that entity's label,
 # and the question's wh-word, so a tree model can pair "who" with PERSON and "when" with DATE.
 ENTITY_ALIGNMENTS = ("ent_exact", "ent_inside", "ent_covers", "ent_cross", "ent_none")
+# How the span lines up with the noun chunks (base noun phrases, from the parser) it overlaps.
+CHUNK_FEATURES = ("np_exact", "np_inside", "np_covers", "np_cross")
 ENTITY_FEATURES = (ENTITY_ALIGNMENTS + tuple(f"label_{label}" for label in ENTITY_LABELS)
-                   + tuple(f"wh_{kind}" for kind in WH_KINDS))
+                   + tuple(f"wh_{kind}" for kind in WH_KINDS) + CHUNK_FEATURES)
+
+
+def _aligned(a: int, b: int, i: int, toks, ea: int, eb: int) -> bool:
+    """The tagged span [ea, eb) is the candidate [a, b), or is it with a leading article ("the Normans")."""
+    return (ea, eb) == (a, b) or (eb == b and ea < a and i > 0 and toks[i - 1][0].lower() in _ARTICLE_LIKE)
 
 
 def entity_features(question: str, toks: list[tuple[str, int, int]], spans: Sequence[tuple[int, int]],
                     entities: Sequence[tuple[int, int, str]]) -> np.ndarray:
-    """Entity columns of each span; `entities` are (start, end, label) in the sentence's offsets."""
+    """Entity and noun-chunk columns of each span; `entities` are (start, end, label) in the sentence's offsets."""
     col = {f: n for n, f in enumerate(ENTITY_FEATURES)}
     rows = np.zeros((len(spans), len(ENTITY_FEATURES)))
     rows[:, col[f"wh_{wh_kind(question)}"]] = 1
+    named = [e for e in entities if e[2] != NOUN_CHUNK]
+    chunks = [(ea, eb) for ea, eb, label in entities if label == NOUN_CHUNK]
     for r, (i, j) in enumerate(spans):
         a, b = toks[i][1], toks[j][2]
         kind, label = "ent_none", None
-        for ea, eb, entity_label in entities:
+        for ea, eb, entity_label in named:
             if eb <= a or ea >= b:
                 continue
-            # "the Normans" tagged with its article is still the span "Normans"
-            if (ea, eb) == (a, b) or (eb == b and ea < a and i > 0 and toks[i - 1][0].lower() in _ARTICLE_LIKE):
+            if _aligned(a, b, i, toks, ea, eb):
                 kind, label = "ent_exact", entity_label
                 break
             if ea <= a and b <= eb:
@@ -186,6 +194,13 @@ def entity_features(question: str, toks: list[tuple[str, int, int]], spans: Sequ
         rows[r, col[kind]] = 1
         if label is not None:
             rows[r, col[f"label_{label}"]] = 1
+        for ca, cb in chunks:
+            if cb <= a or ca >= b:
+                continue
+            if _aligned(a, b, i, toks, ca, cb):
+                rows[r, col["np_exact"]] = 1
+                break
+            rows[r, col["np_inside" if ca <= a and b <= cb else "np_covers" if a <= ca and cb <= b else "np_cross"]] = 1
     return rows
 
 

@@ -47,6 +47,7 @@ def test_entities_are_stored_at_indexing_in_document_offsets(tagged_index):
     found = {(text[s:e], label) for s, e, label in index.store.entities(doc, 0, len(text))}
     assert ("Marie Curie", "PERSON") in found
     assert ("Warsaw", "GPE") in found and ("1867", "DATE") in found
+    assert ("Marie Curie", "NOUN_CHUNK") in found  # noun chunks from the parser, in the same table
     first_sentence = index.store.entities(doc, 0, text.index(".") + 1)
     assert all(e <= text.index(".") + 1 for _, e, _ in first_sentence)
     assert ("Paris", "GPE") not in {(text[s:e], label) for s, e, label in first_sentence}
@@ -100,6 +101,10 @@ def test_entity_columns_say_how_a_span_lines_up_with_an_entity():
     assert by_text["Marie"][col["ent_inside"]] == 1
     assert by_text["1867"][col["label_DATE"]] == 1
     assert all(r[col["wh_who"]] == 1 for r in rows)
+    chunked = entity_features(question, toks, spans, [(0, 11, "NOUN_CHUNK")])
+    by_text = {sentence[toks[i][1] : toks[j][2]]: chunked[n] for n, (i, j) in enumerate(spans)}
+    assert by_text["Marie Curie"][col["np_exact"]] == 1 and by_text["Marie Curie"][col["ent_none"]] == 1
+    assert by_text["Marie"][col["np_inside"]] == 1 and by_text["1867"][col["np_exact"]] == 0
 
 
 def test_exported_trees_score_exactly_as_scikit_learn_does():
