@@ -158,14 +158,15 @@ def settings() -> list[Setting]:
 
 def matrices(documents, questions, model: str, cache: Path | None):
     """BM25 scores and cosines of every question against every paragraph, and each question's gold paragraph."""
-    from rag.lexical import LexicalIndex, analyze
+    from rag.lexical import analyze
+    from rag.lexical_build import build_in_memory
 
     texts, owners = squad_benchmark.passage_layout(documents, squad_benchmark.WHOLE_PARAGRAPH_CHARS, 1)
     if owners != list(range(len(documents))):
         raise SystemExit("expected one passage per paragraph at whole-paragraph size")
     passages, _, _ = squad_benchmark.embed_cached(texts, model, "passages", cache)
     queries, _, _ = squad_benchmark.embed_cached([q.question for q in questions], model, "queries", cache)
-    lexical = LexicalIndex.build(texts)
+    lexical = build_in_memory(texts)
     bm25 = np.vstack([lexical.scores(terms) for terms in analyze([q.question for q in questions])])
     cos = queries @ passages.T
     position = {d.doc_id: i for i, d in enumerate(documents)}

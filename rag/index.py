@@ -140,11 +140,16 @@ class Index:
         """Bring the index up to date with the files under `paths`: new files added, changed ones re-read,
         vanished ones removed, unchanged ones neither read nor embedded (see `rag.sync`). `paths=None` syncs the
         index's own `documents/` folder only. Returns a `SyncReport`; this handle then serves the new index."""
-        from .sync import sync_index
-
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        report = sync_index(self, paths, show_progress=show_progress)
+        if is_milvus(self.path):  # changed in place, document by document (no folder to swap)
+            from .milvus_sync import sync_milvus
+
+            report = sync_milvus(self, paths, show_progress)
+        else:
+            from .sync import sync_index
+
+            report = sync_index(self, paths, show_progress=show_progress)
         fresh = Index.load(self.path, config=replace(self.config, model_explicit=False))
         self.__init__(fresh.store, fresh.config, fresh.encoder or self.encoder)
         return report

@@ -59,13 +59,6 @@ class LexicalIndex:
         self._folder = folder  # where its files are, when it was loaded from them
         self.size = int(retriever.scores["num_docs"])
 
-    @classmethod
-    def build(cls, texts: list[str], show_progress: bool = False) -> LexicalIndex:
-        """BM25 of `texts` in memory (`lexical_build.build_lexical` streams batches into files)."""
-        from .lexical_build import build_lexical
-
-        return build_lexical(lambda start, end: texts[start:end], len(texts), show_progress=show_progress)
-
     def save(self, folder: Path) -> None:
         if self._folder is not None:  # built into files (or loaded): link them, not a second copy through memory
             from .index_folder import link_tree

@@ -31,6 +31,11 @@ from .residency import release
 BATCH = 16_384
 
 
+def build_in_memory(texts: list[str], show_progress: bool = False) -> LexicalIndex:
+    """BM25 of `texts`, kept in memory (benchmarks and tests; an index build streams into files)."""
+    return build_lexical(lambda start, end: texts[start:end], len(texts), show_progress=show_progress)
+
+
 def build_lexical(texts_of, count: int, folder: Path | None = None, show_progress: bool = False) -> LexicalIndex:
     """BM25 of `count` passages, `texts_of(start, end)` giving the texts of passages start..end-1, analysed in
     batches of `BATCH`; written into `folder` (see `LexicalBuilder.finish`) or, without one, kept in memory."""
@@ -82,7 +87,7 @@ class LexicalBuilder:
         without a folder, held in memory."""
         import bm25s
 
-        params = bm25s.BM25()  # the defaults LexicalIndex.build has always used
+        params = bm25s.BM25()  # the defaults the in-memory build (bm25s.index) always used
         if params.method != "lucene" or params.idf_method != "lucene":
             raise RuntimeError(f"bm25s's default scoring is now {params.method!r}; LexicalBuilder computes Lucene's")
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)

@@ -126,7 +126,8 @@ def plan_sync(manifest, paths, keep_outside: Path | None = None) -> SyncPlan:
 
 def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
     """Sync the index folder of `index` with the files under `paths` (None: its own documents folder, keeping the
-    documents indexed from elsewhere), under the build lock, saved atomically. Returns the report; the caller
+    documents indexed from elsewhere), under the build lock, saved atomically (a Milvus index is synced in place by
+    `milvus_sync.sync_milvus` instead; `Index.sync` chooses). Returns the report; the caller
     loads the index again to see the result."""
     from dataclasses import replace
 
@@ -137,12 +138,6 @@ def sync_index(index, paths, show_progress: bool = False) -> SyncReport:
     from .index_folder import build_lock, scratch_folder
     from .storage import DOCUMENTS, replace_manifest
 
-    from .locations import is_milvus
-
-    if is_milvus(index.path):  # changed in place, document by document (no folder to swap)
-        from .milvus_sync import sync_milvus
-
-        return sync_milvus(index, paths, show_progress)
     path = Path(index.path)
     own = path / DOCUMENTS
     keep_outside = None

@@ -7,7 +7,8 @@ import pytest
 import rag
 from rag import dense
 from rag.config import Config
-from rag.lexical import LexicalIndex, analyze
+from rag.lexical import analyze
+from rag.lexical_build import build_in_memory
 
 
 def unit_vectors(n: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
@@ -47,7 +48,7 @@ def test_precomputed_vectors_round_trip(tmp_path, seed_text):
 
 def test_document_frequencies_equal_a_direct_count(seed_text):
     texts = [line for line in seed_text.splitlines() if line.strip()]
-    index = LexicalIndex.build(texts)
+    index = build_in_memory(texts)
     for term in {t for terms in analyze(texts[:10]) for t in terms}:
         expected = sum(term in set(terms) for terms in analyze(texts))
         assert index._df[index._retriever.vocab_dict[term]] == expected
