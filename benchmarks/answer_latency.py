@@ -6,8 +6,9 @@ Builds the seed article's index in a temporary folder with the default model, an
 seeds/questions.jsonl (a set written by this project: a smoke test, not evidence of quality) once to warm up,
 then `--rounds` times more. In the same process and in alternation it times one `encode_queries` of the same
 question, so the ratio answer-p50 / encode-p50 stays meaningful on a shared, noisy machine. The goal of the
-semantic-default issue: hybrid p50 <= 30 ms, p95 <= 80 ms, ratio <= 1.5. With `--reader both` (the default) the
-learned reader (with its short answer) and the earlier hand-set one answer each question in turn.
+semantic-default issue: hybrid p50 <= 30 ms, p95 <= 80 ms, ratio <= 1.5. With `--reader all` (the default) the
+learned reader (with the cross reader and its short answer), the same without the cross reader (the previous
+version) and the earlier hand-set one answer each question in turn.
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def use_reader(index, name: str) -> None:
+    """"learned" (the shipped reader), "first-stage" (it without the cross reader) or "rules"."""
+    index.reader.scorer = "rules" if name == "rules" else "learned"
+    index.reader.use_cross = name == "learned"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mode", default="hybrid", choices=["lexical", "dense", "hybrid"])
-    parser.add_argument("--reader", default="both", choices=["both", "learned", "rules"])
+    parser.add_argument("--reader", default="all", choices=["all", "both", "learned", "first-stage", "rules"],
+                        help="learned: the shipped reader (with the cross reader's second stage); first-stage: "
+                             "the learned reader without it (the previous version); both: learned and rules")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     import rag
@@ -43,22 +52,23 @@ def main(argv: list[str] | None = None) -> int:
         index = rag.Index.build([ROOT / "seeds"], path=Path(tmp) / "idx", show_progress=False)
         encoder = index.retriever.encoder
         print(f"index: {len(index)} passages, model {index.manifest.describe_model()}, mode {args.mode}")
-        readers = ["learned", "rules"] if args.reader == "both" else [args.reader]
+        readers = {"all": ["learned", "first-stage", "rules"], "both": ["learned", "rules"]}.get(args.reader,
+                                                                                                 [args.reader])
         for q in questions:  # warm-up: model load, caches
             for scorer in readers:
-                index.reader.scorer = scorer
+                use_reader(index, scorer)
                 index.answer(q, mode=args.mode)
             encoder.encode_queries([q])
         answer_ms, encode_ms = {r: [] for r in readers}, []
-        spans = 0
+        spans = dict.fromkeys(readers, 0)
         for _ in range(args.rounds):
             for q in questions:
                 for scorer in readers:
-                    index.reader.scorer = scorer
+                    use_reader(index, scorer)
                     started = time.perf_counter()
                     answer = index.answer(q, mode=args.mode, threshold=0.0)
                     answer_ms[scorer].append((time.perf_counter() - started) * 1000)
-                    spans += scorer == "learned" and answer.span is not None
+                    spans[scorer] += answer.span is not None
                 started = time.perf_counter()
                 encoder.encode_queries([q])
                 encode_ms.append((time.perf_counter() - started) * 1000)
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     for scorer, ms in answer_ms.items():
         a50, a95 = statistics.median(ms), percentile(ms, 95)
         print(f"{scorer} reader, {len(ms)} answers (threshold 0, so every one is read and quoted"
-              f"{'; with a short answer ' + str(spans) + ' times' if scorer == 'learned' else ''}): "
+              f"; with a short answer {spans[scorer]} times): "
               f"Index.answer p50 {a50:.1f} ms, p95 {a95:.1f} ms, ratio to one query embedding {a50 / e50:.2f}")
     print(f"one encode_queries of the same question: p50 {e50:.1f} ms, p95 {e95:.1f} ms")
     return 0

@@ -1,6 +1,7 @@
 """The reader on held-out SQuAD articles, answerable and unanswerable mixed: answering, declining, calibration.
 
-    .venv/bin/python benchmarks/reader_heldout.py [--limit 1500] [--mode hybrid] [--plot FILE.png] [--json OUT]
+    .venv/bin/python benchmarks/reader_heldout.py [--limit 1500] [--mode hybrid] [--collection full|article]
+        [--reader all|learned|first-stage|rules] [--plot FILE.png] [--json OUT]
 
 Open retrieval over all 2,067 SQuAD v1.1 dev paragraphs (whole paragraphs, k=5, the index of
 scripts/squad_reader_data.py). From the 28 held-out articles it takes `--limit` answerable questions and makes
@@ -10,8 +11,9 @@ negation added or removed; or the question asked with its gold paragraph taken o
 Nothing here was used to fit or choose anything: the weights and the decline thresholds come from the 20
 training articles (scripts/train_reader.py).
 
-Both readers answer every question through `Index.answer` in the same run, each at its own threshold (the
-learned reader's shipped threshold for the mode; the earlier rules reader's default 0.40). Reported: answerable
+The readers answer every question through `Index.answer` in the same run, each at its own threshold (the
+learned reader's shipped threshold for the mode, with or without the cross reader's second stage; the earlier
+rules reader's default 0.40). `--collection article` asks each question of an index of its own article alone. Reported: answerable
 answered correctly (the quote contains a gold answer), unanswerable declined, correct behaviour over all
 (always declining scores the unanswerable share, about 0.5), containment never declining, short-answer EM/F1,
 and the expected calibration error of the confidence on the answerable questions.
@@ -52,7 +54,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=1500, help="answerable questions (and as many unanswerable)")
     parser.add_argument("--mode", default="hybrid", choices=["lexical", "dense", "hybrid"])
-    parser.add_argument("--reader", default="both", choices=["both", "learned", "rules"])
+    parser.add_argument("--reader", default="all", choices=["all", "both", "learned", "first-stage", "rules"],
+                        help="learned: the shipped reader (with the cross reader's second stage); first-stage: "
+                             "the learned reader without it (the previous version); both: learned and rules")
+    parser.add_argument("--collection", default="full", choices=["full", "article"],
+                        help="full: every question asked of all 2,067 paragraphs; article: each asked of an index "
+                             "of its own article's paragraphs alone (a small collection, about 75 paragraphs)")
     parser.add_argument("--plot", help="draw the learned reader's trade-off and reliability diagram here (PNG)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
@@ -77,26 +84,46 @@ def main(argv=None) -> int:
     new = sorted({r["question"] for r in made} - set(vectors))
     if new and args.mode != "lexical":
         vectors |= dict(zip(new, sd.embed(new, "queries", encoder)))
-    index.retriever.encoder = sd.CachedEncoder(encoder, vectors)
-    index.retriever = _Without(index.retriever, {r["question"]: r["doc_id"] for r in made if r["kind"] == "removed"})
+    removed = {r["question"]: r["doc_id"] for r in made if r["kind"] == "removed"}
     # A question text that is both answerable and "removed" would be ambiguous; keep it answerable.
     for r in answerable:
-        index.retriever.removed.pop(r["question"], None)
+        removed.pop(r["question"], None)
     questions = [Question(id=r["id"], question=r["question"], answers=tuple(a for a, _ in r["answers"]),
                           doc_ids=(r["doc_id"],)) for r in answerable]
     questions += [Question(id=r["id"], question=r["question"], answers=()) for r in made]
+    # Where each question is asked: the index of all paragraphs, or (--collection article) its article's alone.
+    asked = [(index, questions)]
+    if args.collection == "article":
+        title_of = {r["id"]: r["title"] for r in answerable + made}
+        asked = []
+        for title in sorted(set(title_of.values())):
+            doc_ids = list(dict.fromkeys(d.doc_id for d in index.documents
+                                         if d.source.startswith(f"squad-dev/{title}/")))
+            asked.append((sd.article_index(index, title, doc_ids), [q for q in questions if title_of[q.id] == title]))
+    for idx, _ in asked:
+        idx.retriever.encoder = sd.CachedEncoder(encoder, vectors)
+        idx.retriever = _Without(idx.retriever, removed)
     kinds = {}
     for r in made:
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
     print(f"{len(answerable)} answerable and {len(made)} unanswerable held-out questions ({kinds}); "
-          f"mode {args.mode}, k=5")
+          f"mode {args.mode}, k=5, {'each asked of its own article' if args.collection == 'article' else 'all paragraphs'}")
     figures = {}
-    readers = ["learned", "rules"] if args.reader == "both" else [args.reader]
+    readers = {"all": ["learned", "first-stage", "rules"], "both": ["learned", "rules"]}.get(args.reader, [args.reader])
     for scorer in readers:
-        index.reader.scorer = scorer
-        report = evaluate(questions, index, mode=args.mode, k=5)
-        mode = report.modes[args.mode]
-        threshold = index.threshold_for(args.mode)
+        results, latencies = [], []
+        for idx, members in asked:
+            idx.reader.scorer = "rules" if scorer == "rules" else "learned"
+            idx.reader.use_cross = scorer == "learned"
+            report = evaluate(members, idx, mode=args.mode, k=5)
+            results += report.modes[args.mode].results
+            latencies.append((report.modes[args.mode].latency["p50_s"], len(members)))
+            threshold = idx.threshold_for(args.mode)
+        order = {q.id: n for n, q in enumerate(questions)}
+        results.sort(key=lambda r: order[r.id])
+        mode = argparse.Namespace(results=results, answers={"would_be_containment": float(np.mean(
+            [r.would_be_contained for r in results if r.answerable]))},
+            latency={"p50_s": sorted(p for p, n in latencies for _ in range(n))[sum(n for _, n in latencies) // 2]})
         point = _point(mode.results, threshold)
         n_a, n_u = len(answerable), len(made)
         _, ece = reliability(mode.results)
@@ -124,7 +151,7 @@ def main(argv=None) -> int:
             "declined_by_kind": {k: float(np.mean(v)) for k, v in by_kind.items()},
             "answer_p50_ms": mode.latency["p50_s"] * 1000,
         }
-        print(f"{scorer:8} threshold {threshold:.3f}: answerable answered correctly "
+        print(f"{scorer:11} threshold {threshold:.3f}: answerable answered correctly "
               f"{figures[scorer]['answerable_answered_correctly']:.3f}, unanswerable declined "
               f"{figures[scorer]['unanswerable_declined']:.3f}, correct behaviour {point.correct_behaviour:.3f}; "
               f"never declining: containment {figures[scorer]['containment_never_declining']:.3f}, "

@@ -85,17 +85,12 @@ def cached_path(cache_dir: Path, weights_sha256: str) -> Path:
 
 
 def export(folder: Path, target: Path) -> Path:
-    """Export the transformer of `folder` into the folder `target`, after checking it against torch. Needs torch.
-
-    The graph is saved already optimised by ONNX Runtime (the portable "extended" level, no hardware-specific
-    layouts), with its weights in a separate file, so a fresh process opens it in about 0.1 s instead of 0.4 s.
-    Both files are written into a temporary sibling folder that is renamed into place.
-    """
+    """Export the transformer of `folder` into the folder `target`, after checking it against torch. Needs torch."""
     try:
         import onnx  # noqa: F401 - torch's exporter needs it; fail with a clear reason before loading anything
-        import onnxruntime
+        import onnxruntime  # noqa: F401
         import torch
-        from transformers import AutoModel
+        import transformers  # noqa: F401
     except ImportError as exc:
         raise OnnxUnavailableError(f"{exc.name} is not installed") from None
 
@@ -108,23 +103,44 @@ def export(folder: Path, target: Path) -> Path:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
-    # Eager attention traces to plain matmuls that hold for any sequence length; SDPA's tracing records
-    # Python-side shape decisions.
-    from transformers.utils import logging as transformers_logging
-
     # A one-off step inside `rag index`: transformers' own "Loading weights" bar would only be noise there.
-    bar_was_on = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
-    try:
-        model = AutoModel.from_pretrained(str(folder), attn_implementation="eager", local_files_only=True)
-    finally:
-        if bar_was_on:
-            transformers_logging.enable_progress_bar()
+    model = load_transformer(folder)
     # eval() on the wrapper itself: torch.onnx.export restores the wrapper's mode afterwards, and a wrapper left
     # in training mode would switch the model's dropout back on.
     wrapper = LastHiddenState(model).eval()
     sample = (torch.tensor([[101, 7592, 2088, 102, 0], [101, 7592, 102, 0, 0]]) % model.config.vocab_size,
               torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]]), torch.zeros(2, 5, dtype=torch.long))
+    export_module(wrapper, sample, Path(target), ["last_hidden_state"])
+    logger.info("exported %s to %s", folder, target)
+    return target
+
+
+def load_transformer(folder: Path):
+    """The folder's transformer in torch, with eager attention (it traces to plain matmuls that hold for any
+    sequence length; SDPA's tracing records Python-side shape decisions), without transformers' loading bar."""
+    from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        return AutoModel.from_pretrained(str(folder), attn_implementation="eager", local_files_only=True)
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
+
+
+def export_module(wrapper, sample: tuple, target: Path, outputs: list[str]) -> Path:
+    """Export a torch module taking (input_ids, attention_mask, token_type_ids) into the folder `target`, after
+    checking ONNX Runtime's outputs against torch's on `sample`. Needs torch.
+
+    The graph is saved already optimised by ONNX Runtime (the portable "extended" level, no hardware-specific
+    layouts), with its weights in a separate file, so a fresh process opens it in about 0.1 s instead of 0.4 s.
+    Both files are written into a temporary sibling folder that is renamed into place.
+    """
+    import onnxruntime
+    import torch
+
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -135,12 +151,13 @@ def export(folder: Path, target: Path) -> Path:
     try:
         import warnings
 
-        dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+        dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *outputs)}
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer chatter about Python booleans in the attention code
-            expected = wrapper(*sample).numpy()
+            expected = wrapper(*sample)
+            expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else (expected,))]
             torch.onnx.export(wrapper, sample, str(staging / "raw.onnx"), dynamo=False, input_names=list(INPUTS),
-                              output_names=["last_hidden_state"], dynamic_axes=dynamic, opset_version=OPSET)
+                              output_names=outputs, dynamic_axes=dynamic, opset_version=OPSET)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
@@ -149,8 +166,8 @@ def export(folder: Path, target: Path) -> Path:
         options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
         onnxruntime.InferenceSession(str(staging / "raw.onnx"), options, providers=["CPUExecutionProvider"])
         (staging / "raw.onnx").unlink()
-        got = _session(staging).run(None, {n: t.numpy() for n, t in zip(INPUTS, sample)})[0]
-        error = float(np.abs(got - expected).max())
+        got = _session(staging).run(None, {n: t.numpy() for n, t in zip(INPUTS, sample)})
+        error = max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
         if not error < 1e-3:
             raise OnnxUnavailableError(f"the exported model differs from torch by {error:.2g}")
         try:
@@ -165,7 +182,6 @@ def export(folder: Path, target: Path) -> Path:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    logger.info("exported %s to %s", folder, target)
     return target
 
 

@@ -3,8 +3,12 @@
 It gathers the sentences of the hits as candidates (each once, with the sentence before it for context), turns
 them into features (`reader_model.sentence_features`: coverage of the question's terms, answer type, retrieval
 rank and scores, position, and the question-sentence cosine when the question was embedded) and scores them with
-the learned logistic model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The confidence is the
-calibrated probability that the best sentence holds the answer; below the decline threshold the reader declines.
+the learned model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The best few are then read with
+the question by the cross reader (`cross_reader.CrossReader`, the bundled encoder with LoRA adapters), and a second
+stage picks among them from both scores; the cross reader's best span is the short answer. The confidence is the
+calibrated probability that the chosen sentence holds the answer (the decline model sees the cross reader's score
+too); below the decline threshold the reader declines. Without the cross reader (its adapters missing, or the
+ONNX export impossible) the first stage answers alone, with its own decline model and threshold.
 Sentence vectors come from the store when it kept them at indexing, so a question costs one query embedding,
 not one per candidate. `scorer="rules"` keeps the earlier hand-set scores (`scoring.score_candidates`) for
 comparison. The result is a span of a document, optionally trimmed to a clause, with the short answer inside
@@ -13,18 +17,30 @@ it when one is found. It works on any `Store`. It neither retrieves passages nor
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from .encoding import Encoder
 from .lexical import analyze, analyze_words
-from .reader_model import ReaderModel, decline_features, default_model, sentence_features
+from .cross_reader import CrossReader, default_cross_reader
+from .errors import ModelUnavailableError
+from .onnx_encoder import OnnxUnavailableError
+from .reader_model import (
+    ReaderModel,
+    cross_decline_features,
+    decline_features,
+    default_model,
+    sentence_features,
+    stage2_features,
+)
 from .scoring import Candidate, Reading, answer_noun, score_candidates, trim_to_clause
 from .spans import best_span
 from .store import Store
 from .types import Hit
 
+logger = logging.getLogger(__name__)
 DEFAULT_DECLINE_THRESHOLD = 0.4
 SCORERS = ("learned", "rules")
 
@@ -47,11 +63,13 @@ class Verdict:
 
 class Reader:
     def __init__(self, store: Store, encoder: Encoder | None, model: ReaderModel | None = None,
-                 scorer: str = "learned"):
+                 scorer: str = "learned", use_cross: bool = True):
         self.store = store
         self.encoder = encoder
         self.scorer = scorer
         self._model = model
+        self.use_cross = use_cross
+        self._cross: CrossReader | bool | None = None
 
     @property
     def model(self) -> ReaderModel:
@@ -61,11 +79,17 @@ class Reader:
 
     @property
     def version(self) -> str:
-        return self.model.version if self.scorer == "learned" else "rules"
+        if self.scorer != "learned":
+            return "rules"
+        if self.model.cross_version and self.cross_reader is None:
+            return f"{self.model.version}-first-stage"  # its own thresholds: without the cross reader it differs
+        return self.model.version
 
     def default_threshold(self, mode: str) -> float:
         """The decline threshold shipped with the weights for this mode (chosen on SQuAD training articles)."""
         shipped = self.model.data.get("decline") or {}
+        if self.cross_reader is not None:
+            shipped = self.model.data["cross"]["decline"]
         return float(shipped.get(mode, shipped.get("default", DEFAULT_DECLINE_THRESHOLD)))
 
     def read(self, question: str, hits: list[Hit], query_vector: np.ndarray | None, threshold: float,
@@ -74,29 +98,71 @@ class Reader:
         if not hits:
             return None
         if self.scorer == "rules":
-            best = self._read_rules(question, hits, query_vector)
+            best, span = self._read_rules(question, hits, query_vector), None
         else:
-            candidates, cols, bm25 = self.featurize(question, hits, query_vector)
-            dense = query_vector is not None
-            logits = self.model.scores(cols, dense)
-            i = int(np.argmax(logits))
-            c = candidates[i]
-            features = {name: float(v[i]) for name, v in cols.items()}
-            row = self.store.passage(c.passage_id)
-            passage = self.store.text(c.doc_index)[row.start : row.end]
-            confidence = self.model.decline_probability(
-                decline_features(question, passage, features, logits, analyze, self.store.idf), dense)
-            if confidence is None:
-                confidence = self.model.confidence(logits, dense)
-            best = Reading(c, confidence, c.start, c.end, features)
+            best, span = self._read_learned(question, hits, query_vector)
         accepted = best.confidence >= threshold
         start, end = best.start, best.end
         if accepted and trim:
             start, end = trim_to_clause(best, analyze([question])[0], analyze)
-        span = self._span(question, best.candidate) if accepted else None
+        if not accepted:
+            span = None
+        elif span is None:
+            span = self._span(question, best.candidate)
         if span is not None and not (start <= span[0] and span[1] <= end):
             span = None
         return Verdict(best, accepted, best.candidate.doc_index, start, end, span)
+
+    def _read_learned(self, question: str, hits: list[Hit], query_vector: np.ndarray | None
+                      ) -> tuple[Reading, tuple[int, int] | None]:
+        """The learned reader's best sentence with its confidence, and the short answer when the cross reader
+        found it. The first stage scores every candidate; with the cross reader, its best few are read with the
+        question and rescored (the second stage), and the decline model sees the cross reader's score."""
+        candidates, cols, bm25 = self.featurize(question, hits, query_vector)
+        dense = query_vector is not None
+        logits = self.model.scores(cols, dense)
+        cross = self.cross_reader
+        i = int(np.argmax(logits))
+        if cross is not None:
+            top = np.argsort(-logits, kind="stable")[: self.model.cross_top(dense)]
+            readings = cross.read(question, [candidates[j].text for j in top])
+            stage2 = self.model.stage2_scores(stage2_features(logits[top], [r.score for r in readings]), dense)
+            at = int(np.argmax(stage2))
+            i = int(top[at])
+        c = candidates[i]
+        features = {name: float(v[i]) for name, v in cols.items()}
+        row = self.store.passage(c.passage_id)
+        passage = self.store.text(c.doc_index)[row.start : row.end]
+        declining = decline_features(question, passage, features, logits, analyze, self.store.idf)
+        span = None
+        if cross is not None:
+            reading = readings[at]
+            declining = cross_decline_features(declining, reading.score, stage2, at)
+            if reading.end > reading.start:
+                span = (c.start + reading.start, c.start + reading.end)
+        confidence = self.model.decline_probability(declining, dense, cross=cross is not None)
+        if confidence is None:
+            confidence = self.model.confidence(logits, dense)
+        return Reading(c, confidence, c.start, c.end, features), span
+
+    @property
+    def cross_reader(self) -> CrossReader | None:
+        """The cross reader the weights were fitted with, or None (rules scorer, weights without a second stage,
+        or its adapters missing or of another version)."""
+        if self.scorer != "learned" or not self.use_cross:
+            return None
+        if self._cross is None:
+            self._cross = default_cross_reader() or False
+            wanted = self.model.cross_version
+            if self._cross and self._cross.version != wanted:
+                self._cross = False
+            if self._cross:
+                try:
+                    self._cross.load()
+                except (OnnxUnavailableError, ModelUnavailableError) as exc:
+                    logger.warning("the cross reader is unavailable (%s); reading with the first stage only", exc)
+                    self._cross = False
+        return self._cross or None
 
     def _span(self, question: str, candidate: Candidate) -> tuple[int, int] | None:
         """Document offsets of the short answer in the chosen sentence, or None."""

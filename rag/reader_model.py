@@ -185,6 +185,29 @@ def decline_features(question: str, passage_text: str, best: dict[str, float], l
             "negation": float(bool(_NEGATION.search(question)))}
 
 
+# The second stage: the first stage's best few candidates, each read with the question by the cross reader
+# (rag/cross_reader.py), rescored from both. CROSS_TOP: how many are read (chosen on training articles by
+# scripts/train_reader.py; the weights file stores it).
+STAGE2_FEATURES = ("logit", "logit_gap", "cross", "cross_gap", "cross_rank")
+CROSS_DECLINE_FEATURES = DECLINE_FEATURES + ("cross", "stage2", "stage2_margin")
+
+
+def stage2_features(logits: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """One row per candidate read: its first-stage logit (and gap to the best), its cross-reader score (and gap
+    to the best read, and rank among those read)."""
+    logits, cross = np.asarray(logits, dtype=np.float64), np.asarray(cross, dtype=np.float64)
+    ranks = np.empty(len(cross))
+    ranks[np.argsort(-cross, kind="stable")] = np.arange(len(cross))
+    return np.column_stack([logits, logits - logits.max(), cross, cross - cross.max(), 1.0 / (1.0 + ranks)])
+
+
+def cross_decline_features(base: dict[str, float], cross: float, stage2: np.ndarray, chosen: int) -> dict[str, float]:
+    """The decline features with the chosen sentence's cross-reader score and second-stage logit and lead."""
+    others = np.delete(stage2, chosen)
+    margin = float(stage2[chosen] - others.max()) if len(others) else 5.0
+    return dict(base, cross=float(cross), stage2=float(stage2[chosen]), stage2_margin=min(margin, 5.0))
+
+
 class ReaderModel:
     """Logistic weights per feature set, from a JSON file written by scripts/train_reader.py."""
 
@@ -222,12 +245,27 @@ class ReaderModel:
             return None
         return self._scorer(f"span-{key}", models[key])
 
-    def decline_probability(self, features: dict[str, float], dense: bool) -> float | None:
-        """P(the best sentence answers the question) from the decline model, when the weights have one."""
-        entry = (self.data.get("decline_model") or {}).get(self.feature_set(dense))
+    @property
+    def cross_version(self) -> str | None:
+        """The version of the cross reader's adapters the second stage was fitted with (None: no second stage)."""
+        return (self.data.get("cross") or {}).get("adapters")
+
+    def cross_top(self, dense: bool) -> int:
+        """How many of the first stage's best candidates the cross reader reads."""
+        return int(self.data["cross"]["top"][self.feature_set(dense)])
+
+    def stage2_scores(self, x: np.ndarray, dense: bool) -> np.ndarray:
+        key = self.feature_set(dense)
+        return self._scorer(f"stage2-{key}", self.data["cross"]["stage2"][key]).logits(x)
+
+    def decline_probability(self, features: dict[str, float], dense: bool, cross: bool = False) -> float | None:
+        """P(the best sentence answers the question) from the decline model, when the weights have one (with
+        `cross`, the one fitted with the cross reader's features)."""
+        models = (self.data.get("cross") or {}).get("decline_model") if cross else self.data.get("decline_model")
+        entry = (models or {}).get(self.feature_set(dense))
         if entry is None:
             return None
-        scorer = self._scorer(f"decline-{self.feature_set(dense)}", entry)
+        scorer = self._scorer(f"decline-{'cross-' if cross else ''}{self.feature_set(dense)}", entry)
         z = float(scorer.logits(np.array([[features[name] for name in scorer.features]]))[0])
         return 1.0 / (1.0 + math.exp(-z))
 

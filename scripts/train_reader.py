@@ -7,7 +7,10 @@ grouped by article: which features to keep (one backward pass: a feature goes wh
 out-of-fold top-1 accuracy), the logistic weights, and the Platt map from the best candidate's score to the
 probability that its sentence holds the answer. The held-out articles are only scored at the end, to report:
 containment of the top sentence, expected calibration error, and each feature's effect (ablation: refit on all
-training articles without it). Features come from .bench/reader/ (scripts/squad_reader_data.py; first run embeds
+training articles without it). With the cross reader's fold models (scripts/train_cross_reader.py, run first),
+it also fits the second stage (how many of the first stage's best to read, and a logistic over first-stage and
+cross-reader scores) and a decline model with the cross reader's features, out of fold on training articles.
+Features come from .bench/reader/ (scripts/squad_reader_data.py; first run embeds
 the SQuAD sentences and builds the index, a few minutes on 2 cores; later runs take about a minute).
 """
 
@@ -313,6 +316,100 @@ def train_spans(index, train_rows, held_rows, titles, report):
     return models
 
 
+def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, groups, unans_groups, readers, mode,
+              report):
+    """The second stage (how many of the first stage's best to read, and the logistic over their features) and
+    the decline model with the cross reader's features, all chosen out of fold on training articles."""
+    from sklearn.model_selection import GroupKFold
+
+    from cross_stage import MAX_TOP, choose, read_tops, stage2_matrix
+    from rag.reader_model import CROSS_DECLINE_FEATURES
+
+    tops, cross, _ = read_tops(index, train, train_rows, scores, readers, f"train-{mode}")
+    utops, ucross, _ = read_tops(index, unans, unans_rows, u_scores, readers, f"train-unanswerable-{mode}")
+    by_n = {}
+    for n in range(1, MAX_TOP + 1):
+        x, cand, qn = stage2_matrix(scores, tops, cross, n)
+        y, g = train["y"][cand], groups[train["q"][cand]]
+        ux, ucand, uqn = stage2_matrix(u_scores, utops, ucross, n)
+        ug = unans_groups[unans["q"][ucand]]
+        s2, us2 = np.zeros(len(y)), np.zeros(len(ux))
+        for tr, te in GroupKFold(n_splits=FOLDS).split(x, y, g):
+            predict = fit_kind("logistic", x[tr], y[tr])[0]
+            s2[te] = predict(x[te])
+            mask = np.isin(ug, np.unique(g[te]))
+            us2[mask] = predict(ux[mask])
+        chosen, chosen_rows = choose(qn, s2, cand)
+        by_n[n] = (float(train["y"][chosen].mean()), x, y, cand, qn, s2, chosen, chosen_rows, ux, ucand, uqn, us2)
+        print(f"{mode}: second stage over the best {n}: out-of-fold top-1 {by_n[n][0]:.4f}", flush=True)
+    n = max(by_n, key=lambda k: (round(by_n[k][0], 3), -k))  # fewer reads when within 0.1 point
+    _, x, y, cand, qn, s2, chosen, chosen_rows, ux, ucand, uqn, us2 = by_n[n]
+    right = contained_top(index, train, train_rows, chosen)
+    uchosen, uchosen_rows = choose(uqn, us2, ucand)
+
+    def decline_x(data, rows, first, picked, picked_rows, qn_, s2_, readings):
+        base = decline_rows(index, data, rows, first, picked)
+        out = []
+        for k, (b, r) in enumerate(zip(base, picked_rows)):
+            members = np.flatnonzero(qn_ == k)
+            stage2 = s2_[members]
+            at = int(np.flatnonzero(members == r)[0])
+            mine = stage2[at]
+            others = np.delete(stage2, at)
+            margin = min(float(mine - others.max()), 5.0) if len(others) else 5.0
+            out.append(list(b) + [float(readings[k][at]), float(mine), margin])
+        return np.asarray(out)
+
+    xa = decline_x(train, train_rows, scores, chosen, chosen_rows, qn, s2, cross)
+    xu = decline_x(unans, unans_rows, u_scores, uchosen, uchosen_rows, uqn, us2, ucross)
+    dentry, threshold, behaviour, dprob = fit_decline(xa, right, xu, groups[train["q"][chosen]],
+                                                     unans_groups[unans["q"][uchosen]])
+    stage2 = fit_kind("logistic", x, y)[1]
+    from rag.reader_model import STAGE2_FEATURES
+
+    report.setdefault("cross", {})[mode] = {
+        "top1_oof_by_reads": {k: v[0] for k, v in by_n.items()}, "reads": n,
+        "decline_threshold": threshold, "train_oof_correct_behaviour": behaviour,
+        "train_oof_ece_mix": ece(dprob, np.concatenate([right, np.zeros(len(xu))]))}
+    print(f"{mode}: with the cross reader, reading {n}: out-of-fold correct behaviour {behaviour:.4f} "
+          f"at threshold {threshold:.3f}", flush=True)
+    return {"top": n, "threshold": threshold, "stage2": {"features": list(STAGE2_FEATURES), **stage2},
+            "decline_model": {"features": list(CROSS_DECLINE_FEATURES), **dentry}, "train_x": x, "train_y": y}
+
+
+def heldout_cross(index, held, held_rows, scores, fitted, mode):
+    """Held-out top-sentence containment after the second stage, and the short answer's EM/F1 (reported only)."""
+    from cross_stage import choose, read_tops, shipped_reader, stage2_matrix
+    from rag.evaluation.metrics import exact_match, token_f1
+    from rag.trees import Scorer
+
+    tops, cross, spans = read_tops(index, held, held_rows, scores, shipped_reader(), f"heldout-{mode}")
+    x, cand, qn = stage2_matrix(scores, tops, cross, fitted["top"])
+    s2 = Scorer(fitted["stage2"]).logits(x)
+    chosen, rows_ = choose(qn, s2, cand)
+    right = contained_top(index, held, held_rows, chosen)
+    from rag.reader_model import STAGE2_FEATURES
+
+    ablation = {}  # each second-stage feature left out, refitted on the training articles' out-of-fold readings
+    for j, name in enumerate(STAGE2_FEATURES):
+        keep = [i for i in range(len(STAGE2_FEATURES)) if i != j]
+        s = fit_kind("logistic", fitted["train_x"][:, keep], fitted["train_y"])[0](x[:, keep])
+        ablation[f"without {name}"] = float(contained_top(index, held, held_rows, choose(qn, s, cand)[0]).mean()
+                                            - right.mean())
+    first = top_of(held["q"], scores)
+    ablation["first stage alone"] = float(contained_top(index, held, held_rows, first).mean() - right.mean())
+    em = f1 = 0.0
+    for k, (c, r) in enumerate(zip(chosen, rows_)):
+        at = int(np.flatnonzero(np.flatnonzero(qn == k) == r)[0])
+        a, b = spans[k][at]
+        text = index.store.text(int(held["doc"][c]))[int(held["start"][c]) + a : int(held["start"][c]) + b]
+        golds = [g for g, _ in held_rows[int(held["q"][c])]["answers"]]
+        em += exact_match(text, golds)
+        f1 += token_f1(text, golds)
+    return {"top_sentence_containment_of_retrieved": float(right.mean()), "span_em": em / len(chosen),
+            "span_f1": f1 / len(chosen), "questions_retrieved": len(chosen), "ablation": ablation}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "rag" / "reader_weights.json"))
@@ -321,6 +418,7 @@ def main(argv=None) -> int:
                         help="skip the backward selection and refit on the features the current weights file "
                              "chose (quicker; the selection is the slow part)")
     parser.add_argument("--no-ablation", action="store_true", help="skip the held-out ablation")
+    parser.add_argument("--no-cross", action="store_true", help="fit without the cross reader's second stage")
     args = parser.parse_args(argv)
     import squad_reader_data as sd
 
@@ -345,6 +443,13 @@ def main(argv=None) -> int:
     vectors |= dict(zip(new, sd.embed(new, "queries", encoder)))
     sets = {}
     decline_models = {}
+    cross_sets = {}
+    from cross_stage import fold_readers
+
+    readers = None if args.no_cross else fold_readers()
+    if readers is None and not args.no_cross:
+        raise SystemExit("the cross reader's fold models are missing: run scripts/train_cross_reader.py first "
+                         "(or pass --no-cross)")
     for set_name, mode in (("dense", "hybrid"), ("lexical", "lexical")):
         train = expand(sd.cached_extract(index, train_rows, mode, "train"))
         held = expand(sd.cached_extract(index, held_rows, mode, "heldout"))
@@ -405,6 +510,9 @@ def main(argv=None) -> int:
         from rag.reader_model import DECLINE_FEATURES
 
         decline_models[set_name] = {"features": list(DECLINE_FEATURES), **dentry}
+        if readers is not None:
+            cross_sets[set_name] = fit_cross(index, train, train_rows, scores, unans, train_unanswerable, u_scores,
+                                             groups, unans_groups, readers, mode, report)
         report["decline"][set_name] = {"threshold": threshold, "train_oof_correct_behaviour": behaviour,
                                        "platt_only_threshold": platt_threshold,
                                        "platt_only_train_oof_correct_behaviour": platt_behaviour,
@@ -427,6 +535,11 @@ def main(argv=None) -> int:
         report["heldout"][set_name] = {"questions": len(held_rows), "top_sentence_label": float(held["y"][htops].mean()),
                                        "top_sentence_containment_of_retrieved": float(hright.mean()),
                                        "ece": ece(prob, hright), "mean_confidence": float(prob.mean())}
+        if set_name in cross_sets:
+            report["heldout"][set_name]["with_cross_reader"] = heldout_cross(
+                index, held, held_rows, hs, cross_sets[set_name], mode)
+            print(f"{set_name}: held-out with the cross reader {report['heldout'][set_name]['with_cross_reader']}",
+                  flush=True)
         ablation = {}
         chosen_bases = list(dict.fromkeys(base_feature(f) for f in chosen))
         for f in [] if args.no_ablation else chosen_bases + [g for g in bases if g not in chosen_bases]:
@@ -444,7 +557,19 @@ def main(argv=None) -> int:
                "hybrid": report["decline"]["dense"]["threshold"],
                # dense mode is not fitted separately: it uses the dense feature set and hybrid's threshold
                "dense": report["decline"]["dense"]["threshold"]}
-    body = {"sets": sets, "span_models": span_models, "decline": decline, "decline_model": decline_models, "trained_on": "SQuAD v1.1 dev, 20 training articles (rag.squad.is_held_out false)",
+    cross = None
+    if cross_sets:
+        from rag.cross_reader import adapters_version
+
+        for v in cross_sets.values():
+            v.pop("train_x"), v.pop("train_y")
+        top = {k: v["top"] for k, v in cross_sets.items()}
+        cross = {"adapters": adapters_version(), "top": top,
+                 "stage2": {k: v["stage2"] for k, v in cross_sets.items()},
+                 "decline_model": {k: v["decline_model"] for k, v in cross_sets.items()},
+                 "decline": {"lexical": cross_sets["lexical"]["threshold"], "hybrid": cross_sets["dense"]["threshold"],
+                             "dense": cross_sets["dense"]["threshold"]}}
+    body = {"sets": sets, "span_models": span_models, "cross": cross, "decline": decline, "decline_model": decline_models, "trained_on": "SQuAD v1.1 dev, 20 training articles (rag.squad.is_held_out false)",
             "label": "candidate sentence contains a gold answer's characters (answer_start)",
             "model": "logistic regression on standardised features; Platt map of (top logit, margin) to P(right)"}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]

@@ -1,0 +1,338 @@
+"""Fit the cross reader: the bundled encoder reading question and sentence together, tuned with LoRA adapters.
+
+    .venv/bin/python scripts/train_cross_reader.py [--validate] [--epochs 2] [--out rag/cross_reader.npz]
+
+Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_held_out` is False):
+  - each question with the sentence holding its gold answer's characters: target the answer's tokens;
+  - the same question with two other sentences of its paragraph (the one sharing most of its words, and one at
+    random) and with the sentence of another paragraph of the article sharing most of its words: target "no
+    answer" (the [CLS] token, as SQuAD 2.0 readers do);
+  - questions made unanswerable the SQuAD 2.0 way (`squad_reader_data.unanswerable`: a name, number or year
+    swapped; a negation added or removed) with the gold sentence: target "no answer".
+A sentence that contains a gold answer's text is never used as a "no answer" example.
+
+`--validate` fits on 16 training articles and reports on the other 4 (still training articles: nothing held out
+is read), which is how the settings below were chosen. Without it, it fits on all 20 and writes the adapters
+(float16 LoRA matrices and the start/end head, a few MB, no pickle) to `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+# Settings (chosen on the 4 validation articles of --validate; see the README's reader section).
+RANK, ALPHA, LR, BATCH, MAX_TOKENS = 16, 32, 4e-4, 32, 160
+_WORD = __import__("re").compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
+
+
+def examples(index, rows, seed: int = 0):
+    """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer."""
+    import squad_reader_data as sd
+    from train_reader import gold_sentences
+
+    store = index.store
+    by_doc: dict[int, list[tuple[int, int]]] = {}
+    for i in range(store.manifest.sentences):
+        s = store.sentence(i)
+        by_doc.setdefault(s.doc_index, []).append((s.start, s.end))
+    rng = random.Random(seed)
+    docs_of_title: dict[str, list[int]] = {}
+    for r in rows:
+        docs_of_title.setdefault(r["title"], [])
+        d = store.document_position(r["doc_id"])
+        if d not in docs_of_title[r["title"]]:
+            docs_of_title[r["title"]].append(d)
+    out = []
+    golds = gold_sentences(index, rows)
+    for r, gold in zip(rows, golds):
+        if gold is None:
+            continue
+        doc, start, end = gold
+        text = store.text(doc)
+        answer = next((a, s) for a, s in r["answers"] if start <= s and s + len(a) <= end)
+        out.append((r["question"], text[start:end], answer[1] - start, answer[1] - start + len(answer[0])))
+        answers = [a.lower() for a, _ in r["answers"]]
+        qwords = _words(r["question"])
+
+        def usable(s, e, t=text):
+            return not any(a in t[s:e].lower() for a in answers)
+
+        others = [(s, e) for s, e in by_doc[doc] if (s, e) != (start, end) and usable(s, e)]
+        if others:
+            best = max(others, key=lambda se: len(qwords & _words(text[se[0]:se[1]])))
+            picked = {best, rng.choice(others)}
+            out += [(r["question"], text[s:e], -1, -1) for s, e in picked]
+        pool = [(d, s, e) for d in docs_of_title[r["title"]] if d != doc for s, e in by_doc[d]]
+        if pool:
+            d, s, e = max(pool, key=lambda x: len(qwords & _words(store.text(x[0])[x[1]:x[2]])))
+            t = store.text(d)
+            if usable(s, e, t):
+                out.append((r["question"], t[s:e], -1, -1))
+    contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
+    made = sd.unanswerable(rows, contexts, seed=seed + 101)
+    for m, gold in zip(made, golds):
+        if m["kind"] in ("swap", "negation") and gold is not None:
+            doc, start, end = gold
+            out.append((m["question"], store.text(doc)[start:end], -1, -1))
+    return out
+
+
+def encode(tokenizer, batch):
+    """Token ids and the start/end token targets (0, the [CLS] token, for no answer)."""
+    import torch
+
+    enc = tokenizer([q for q, *_ in batch], [s for _, s, *_ in batch], truncation="only_second",
+                    max_length=MAX_TOKENS, padding=True, return_offsets_mapping=True, return_tensors="pt")
+    starts, ends = [], []
+    for n, (_, _, a, b) in enumerate(batch):
+        ts = te = 0
+        if a >= 0:
+            seq = enc.sequence_ids(n)
+            for t, (o0, o1) in enumerate(enc["offset_mapping"][n].tolist()):
+                if seq[t] != 1:
+                    continue
+                if o0 <= a < o1 or (ts == 0 and o0 >= a):
+                    ts = ts or t
+                if o0 < b:
+                    te = t
+            if ts == 0 or te < ts:
+                ts = te = 0
+        starts.append(ts)
+        ends.append(te)
+    enc.pop("offset_mapping")
+    return enc, torch.tensor(starts), torch.tensor(ends)
+
+
+def build_model(folder):
+    import torch
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(str(folder), local_files_only=True)
+    for p in base.parameters():
+        p.requires_grad_(False)
+
+    class Lora(torch.nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.linear = linear
+            self.a = torch.nn.Parameter(torch.randn(RANK, linear.in_features) / math.sqrt(linear.in_features))
+            self.b = torch.nn.Parameter(torch.zeros(linear.out_features, RANK))
+
+        def forward(self, x):
+            return self.linear(x) + (x @ self.a.T @ self.b.T) * (ALPHA / RANK)
+
+    for layer in base.encoder.layer:
+        att = layer.attention
+        att.self.query, att.self.key, att.self.value = Lora(att.self.query), Lora(att.self.key), Lora(att.self.value)
+        att.output.dense = Lora(att.output.dense)
+        layer.intermediate.dense = Lora(layer.intermediate.dense)
+        layer.output.dense = Lora(layer.output.dense)
+
+    class Reader(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.base = base
+            self.head = torch.nn.Linear(base.config.hidden_size, 2)
+
+        def forward(self, **enc):
+            h = self.base(**enc).last_hidden_state
+            logits = self.head(h)
+            mask = enc["attention_mask"] == 0
+            return logits[..., 0].masked_fill(mask, -1e4), logits[..., 1].masked_fill(mask, -1e4)
+
+    return Reader()
+
+
+def train(model, tokenizer, data, epochs: int, seed: int = 0):
+    import torch
+
+    torch.manual_seed(seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
+    rng = random.Random(seed)
+    steps = epochs * math.ceil(len(data) / BATCH)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / (0.06 * steps)) * max(0.0, 1 - s / steps))
+    loss_f = torch.nn.CrossEntropyLoss()
+    step, started = 0, time.time()
+    model.train()
+    for epoch in range(epochs):
+        order = list(range(len(data)))
+        rng.shuffle(order)
+        # batches of similar length (less padding), in random order
+        chunks = [order[i : i + BATCH * 50] for i in range(0, len(order), BATCH * 50)]
+        batches = []
+        for c in chunks:
+            c.sort(key=lambda i: len(data[i][0]) + len(data[i][1]))
+            batches += [c[i : i + BATCH] for i in range(0, len(c), BATCH)]
+        rng.shuffle(batches)
+        total = 0.0
+        for n, b in enumerate(batches):
+            enc, ts, te = encode(tokenizer, [data[i] for i in b])
+            s, e = model(**enc)
+            loss = (loss_f(s, ts) + loss_f(e, te)) / 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            total += float(loss.detach())
+            if n % 100 == 0:
+                print(f"  epoch {epoch + 1} batch {n}/{len(batches)} loss {total / (n + 1):.3f} "
+                      f"({time.time() - started:.0f}s)", flush=True)
+    model.eval()
+
+
+def fold_of(title: str, folds: int) -> int:
+    """The article's fold (sha1 // 2: the held-out split already uses sha1's parity, so every training article's
+    sha1 is even)."""
+    return int(hashlib.sha1(title.encode()).hexdigest(), 16) // 2 % folds
+
+
+FOLD_FILE = "cross-fold-{k}-of-{n}.npz"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--validate", action="store_true", help="fit on 17 training articles, report on the other 3")
+    parser.add_argument("--folds", type=int, default=2,
+                        help="also fit one model per fold of the training articles (into .bench/reader/), so "
+                             "scripts/train_reader.py can read each training question with a model that did not "
+                             "see its article; 0 for none")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
+    args = parser.parse_args(argv)
+    import torch
+    from transformers import AutoTokenizer
+
+    import squad_reader_data as sd
+
+    torch.set_num_threads(2)
+    index, _ = sd.open_index()
+    rows = [r for r in sd.questions_with_offsets() if not r["held_out"] and r["answers"]]
+    folder = sd.model_folder()
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    titles = sorted({r["title"] for r in rows})
+    runs = []  # (rows to fit on, where the adapters go)
+    if args.validate:
+        runs.append(([r for r in rows if int(hashlib.sha1(r["title"].encode()).hexdigest(), 16) % 5 != 0], None))
+    else:
+        for k in range(args.folds):
+            runs.append(([r for r in rows if fold_of(r["title"], args.folds) != k],
+                         sd.CACHE / FOLD_FILE.format(k=k, n=args.folds)))
+        runs.append((rows, Path(args.out)))
+    for fit_rows, out in runs:
+        data = examples(index, fit_rows)
+        fitted_titles = {r["title"] for r in fit_rows}
+        print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
+              f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)
+        if out is not None and out.is_file() and out != Path(args.out):
+            print(f"  {out} exists; kept", flush=True)
+            continue
+        model = build_model(folder)
+        train(model, tokenizer, data, args.epochs)
+        if out is None:
+            val_rows = [r for r in rows if r["title"] not in fitted_titles]
+            print(json.dumps(validate(model, tokenizer, index, val_rows), indent=1))
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save(model, out)
+    return 0
+
+
+def save(model, path):
+    arrays = {}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            arrays[name] = p.detach().numpy().astype(np.float16)
+    np.savez_compressed(path, **arrays)
+    print(f"wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB)")
+
+
+def read(model, tokenizer, pairs):
+    """Per pair: (answer score, null score, best start char, best end char) in the sentence."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(pairs), 64):
+            batch = pairs[i : i + 64]
+            enc = tokenizer([q for q, _ in batch], [s for _, s in batch], truncation="only_second",
+                            max_length=MAX_TOKENS, padding=True, return_offsets_mapping=True, return_tensors="pt")
+            offsets = enc.pop("offset_mapping").numpy()
+            s, e = model(**enc)
+            s, e = s.numpy(), e.numpy()
+            for n in range(len(batch)):
+                seq = np.array([x == 1 for x in enc.sequence_ids(n)])
+                idx = np.flatnonzero(seq)
+                ss, ee = s[n, idx], e[n, idx]
+                m = ss[:, None] + ee[None, :]
+                m = np.where(np.triu(np.ones_like(m, dtype=bool)) & ~np.triu(np.ones_like(m, dtype=bool), 30), m, -1e9)
+                a, b = np.unravel_index(np.argmax(m), m.shape)
+                out.append((float(m[a, b]), float(s[n, 0] + e[n, 0]), int(offsets[n, idx[a], 0]),
+                            int(offsets[n, idx[b], 1])))
+    return out
+
+
+def validate(model, tokenizer, index, rows):
+    import squad_reader_data as sd
+    from rag.evaluation.metrics import exact_match, token_f1
+    from train_reader import gold_sentences
+
+    store = index.store
+    by_doc: dict[int, list[tuple[int, int]]] = {}
+    for i in range(store.manifest.sentences):
+        s = store.sentence(i)
+        by_doc.setdefault(s.doc_index, []).append((s.start, s.end))
+    golds = gold_sentences(index, rows)
+    em = f1 = top = n = 0
+    for r, gold in zip(rows, golds):
+        if gold is None:
+            continue
+        doc, start, end = gold
+        text = store.text(doc)
+        sents = by_doc[doc]
+        res = read(model, tokenizer, [(r["question"], text[s:e]) for s, e in sents])
+        g = sents.index((start, end))
+        ans, _, a, b = res[g]
+        answers = [x for x, _ in r["answers"]]
+        em += exact_match(text[start:end][a:b], answers)
+        f1 += token_f1(text[start:end][a:b], answers)
+        top += int(np.argmax([x[0] - x[1] for x in res]) == g)
+        n += 1
+    contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
+    made = sd.unanswerable(rows, contexts, seed=999)
+    pos, neg = [], []
+    for r, m, gold in zip(rows, made, golds):
+        if gold is None or m["kind"] not in ("swap", "negation"):
+            continue
+        doc, start, end = gold
+        sent = store.text(doc)[start:end]
+        (pa, pn, *_), (na, nn, *_) = read(model, tokenizer, [(r["question"], sent), (m["question"], sent)])
+        pos.append(pa - pn)
+        neg.append(na - nn)
+    from sklearn.metrics import roc_auc_score
+
+    auc = roc_auc_score([1] * len(pos) + [0] * len(neg), pos + neg)
+    return {"questions": n, "span_em_in_gold_sentence": em / n, "span_f1_in_gold_sentence": f1 / n,
+            "sentence_top1_in_gold_paragraph": top / n, "auc_answerable_vs_swapped_or_negated": auc}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
