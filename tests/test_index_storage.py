@@ -120,6 +120,7 @@ def test_other_model_says_how_to_rebuild(dense_index):
 
 
 def test_calibrated_threshold_is_stored(small_index):
-    small_index.set_decline_threshold(0.9)
-    assert rag.Index.load(small_index.path).decline_threshold == 0.9
+    assert not small_index.answer(QUESTION).declined
+    small_index.set_decline_threshold(1.0)  # a probability never reaches 1: everything is declined
+    assert rag.Index.load(small_index.path).decline_threshold == 1.0
     assert rag.Index.load(small_index.path).answer(QUESTION).declined

@@ -1,0 +1,82 @@
+"""The cross reader (the bundled encoder with the shipped LoRA adapters, exported to ONNX) and how the reader uses
+it: its second stage picks the sentence, its span is the short answer, and without it the reader falls back."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from rag import cross_reader
+from rag.cross_reader import CrossReader, adapters_version, default_cross_reader
+from rag.onnx_encoder import OnnxUnavailableError
+from rag.reader_model import default_model
+
+SEED = Path(__file__).resolve().parent.parent / "seeds"
+QUESTION = "Who was the acting consul of the Islamic Republic in Jalalabad?"
+ANSWERING = ("In addition to possible secret meetings and encounters, Majid Sadeghi Dolatabadi, the acting consul "
+             "of the Islamic Republic in Jalalabad, Afghanistan, met with him last year when Muzammil was the "
+             "governor of Nangarhar.")
+UNRELATED = "The river floods every spring, and the farmers plant rice when the water recedes."
+
+
+@pytest.fixture(scope="module")
+def reader() -> CrossReader:
+    found = default_cross_reader()
+    assert found is not None, "rag/cross_reader.npz is missing"
+    return found
+
+
+def test_the_shipped_weights_were_fitted_with_the_shipped_adapters():
+    assert default_model().cross_version == adapters_version()
+
+
+def test_it_finds_the_short_answer_inside_the_sentence_that_answers(reader):
+    right, unrelated = reader.read(QUESTION, [ANSWERING, UNRELATED])
+    assert ANSWERING[right.start : right.end] == "Majid Sadeghi Dolatabadi"
+    assert right.score > 0 > unrelated.score
+
+
+def test_a_changed_detail_lowers_its_score(reader):
+    asked, swapped = reader.read(QUESTION, [ANSWERING]), reader.read(
+        "Who was the acting consul of the Islamic Republic in Kandahar?", [ANSWERING])
+    assert swapped[0].score < asked[0].score
+
+
+def test_the_export_is_made_once_and_reused(tmp_path, monkeypatch):
+    first = CrossReader(cache_dir=tmp_path)
+    first.load()
+    assert len(list((tmp_path / "onnx").glob("reader-*/model.onnx"))) == 1
+
+    def refuse(*args):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(cross_reader, "export", refuse)
+    again = CrossReader(cache_dir=tmp_path)
+    assert again.read(QUESTION, [ANSWERING])[0].score == pytest.approx(first.read(QUESTION, [ANSWERING])[0].score)
+
+
+def test_the_index_answer_quotes_the_cross_readers_span(lexical_index):
+    answer = lexical_index.answer(QUESTION)
+    assert answer.span is not None and answer.span.text == "Majid Sadeghi Dolatabadi"
+    assert lexical_index.reader.cross_reader is not None
+    assert not lexical_index.reader.version.endswith("first-stage")
+
+
+def test_without_the_cross_reader_the_first_stage_answers_alone(lexical_index, monkeypatch, caplog):
+    from rag.reader import Reader
+
+    def fail(*args):
+        raise OnnxUnavailableError("export failed: test")
+
+    monkeypatch.setattr(CrossReader, "load", lambda self: fail())
+    reader = Reader(lexical_index.store, lexical_index.retriever.encoder)
+    with caplog.at_level(logging.WARNING, logger="rag.reader"):
+        assert reader.cross_reader is None
+    assert "cross reader is unavailable" in caplog.text
+    assert reader.version == f"{default_model().version}-first-stage"
+    hits, qv = lexical_index.retriever.retrieve(QUESTION, 5, "lexical")
+    verdict = reader.read(QUESTION, hits, qv, threshold=0.0)
+    assert verdict.accepted and "Majid Sadeghi Dolatabadi" in lexical_index.store.text(verdict.doc_index)[
+        verdict.start : verdict.end]
