@@ -186,8 +186,8 @@ def decline_features(question: str, passage_text: str, best: dict[str, float], l
 
 
 # The second stage: the first stage's best few candidates, each read with the question by the cross reader
-# (rag/cross_reader.py), rescored from both. CROSS_TOP: how many are read (chosen on training articles by
-# scripts/train_reader.py; the weights file stores it).
+# (rag/cross_reader.py), rescored from both. How many are read is chosen on training articles by
+# scripts/train_reader.py, and the weights file stores it.
 STAGE2_FEATURES = ("logit", "logit_gap", "cross", "cross_gap", "cross_rank")
 CROSS_DECLINE_FEATURES = DECLINE_FEATURES + ("cross", "stage2", "stage2_margin")
 

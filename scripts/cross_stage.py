@@ -19,14 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-MAX_TOP = 5  # most candidates ever read per question; CROSS_TOP is chosen up to this
+MAX_TOP = 5  # most candidates ever read per question; how many are read is chosen up to this
+FOLD_FILE = "cross-fold-{k}-of-{n}.npz"
+
+
+def fold_of(title: str, folds: int) -> int:
+    """The article's fold (sha1 // 2: the held-out split already uses sha1's parity, so every training article's
+    sha1 is even)."""
+    return int(hashlib.sha1(title.encode()).hexdigest(), 16) // 2 % folds
 
 
 def fold_readers(folds: int = 2):
     """title -> the CrossReader that did not see it, or None when the fold models are missing."""
     import squad_reader_data as sd
     from rag.cross_reader import CrossReader
-    from train_cross_reader import FOLD_FILE, fold_of
 
     files = [sd.CACHE / FOLD_FILE.format(k=k, n=folds) for k in range(folds)]
     if not all(f.is_file() for f in files):

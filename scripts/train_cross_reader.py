@@ -202,15 +202,6 @@ def train(model, tokenizer, data, epochs: int, seed: int = 0):
     model.eval()
 
 
-def fold_of(title: str, folds: int) -> int:
-    """The article's fold (sha1 // 2: the held-out split already uses sha1's parity, so every training article's
-    sha1 is even)."""
-    return int(hashlib.sha1(title.encode()).hexdigest(), 16) // 2 % folds
-
-
-FOLD_FILE = "cross-fold-{k}-of-{n}.npz"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--validate", action="store_true", help="fit on 17 training articles, report on the other 3")
@@ -227,6 +218,7 @@ def main(argv=None) -> int:
     from transformers import AutoTokenizer
 
     import squad_reader_data as sd
+    from cross_stage import FOLD_FILE, fold_of
 
     torch.set_num_threads(2)
     index, _ = sd.open_index()
