@@ -26,7 +26,7 @@ EXPORT_VERSION = 1
 # Question and sentence together: 99.2% of the training questions with their gold sentence fit (p50 50, p99 147).
 MAX_TOKENS = 160
 MAX_ANSWER_TOKENS = 30  # longest short answer considered, in tokens (SQuAD readers' usual bound)
-RANK, ALPHA = 16, 32  # LoRA rank and scale, as trained
+RANK, ALPHA = 16, 32  # LoRA rank and scale (scripts/train_cross_reader.py trains with these)
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,20 @@ class CrossReader:
             if not len(tokens):
                 out.append(CrossReading(-1e9, 0, 0))
                 continue
-            pair = starts[n, tokens][:, None] + ends[n, tokens][None, :]
-            allowed = np.triu(np.ones(pair.shape, dtype=bool)) & ~np.triu(np.ones(pair.shape, dtype=bool),
-                                                                          MAX_ANSWER_TOKENS)
-            pair = np.where(allowed, pair, -np.inf)
-            a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+            score, a, b = best_answer(starts[n, tokens], ends[n, tokens])
             null = float(starts[n, 0] + ends[n, 0])
-            out.append(CrossReading(float(pair[a, b]) - null, e.offsets[tokens[a]][0], e.offsets[tokens[b]][1]))
+            out.append(CrossReading(score - null, e.offsets[tokens[a]][0], e.offsets[tokens[b]][1]))
         return out
+
+
+def best_answer(starts: np.ndarray, ends: np.ndarray) -> tuple[float, int, int]:
+    """The best answer over one sentence's tokens: its score (start + end logit) and first and last token, the
+    last no earlier than the first and fewer than MAX_ANSWER_TOKENS after it."""
+    pair = starts[:, None] + ends[None, :]
+    ones = np.ones(pair.shape, dtype=bool)
+    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS), pair, -np.inf)
+    a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    return float(pair[a, b]), int(a), int(b)
 
 
 def lora_weights(adapters: Path) -> dict[str, np.ndarray]:

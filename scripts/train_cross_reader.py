@@ -35,9 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from rag.cross_reader import ALPHA, MAX_TOKENS, RANK, best_answer  # noqa: E402  (the product reads with these)
+
 # Settings: common LoRA choices set once, not searched (rank 16 on every linear layer, scale 2, learning rate 4e-4,
 # 2 epochs, batch 32); checked on the 3 articles of --validate (training articles): EM in the gold sentence 0.594.
-RANK, ALPHA, LR, BATCH, MAX_TOKENS = 16, 32, 4e-4, 32, 160
+LR, BATCH = 4e-4, 32
 _WORD = __import__("re").compile(r"\w+")
 
 
@@ -280,14 +282,9 @@ def read(model, tokenizer, pairs):
             s, e = model(**enc)
             s, e = s.numpy(), e.numpy()
             for n in range(len(batch)):
-                seq = np.array([x == 1 for x in enc.sequence_ids(n)])
-                idx = np.flatnonzero(seq)
-                ss, ee = s[n, idx], e[n, idx]
-                m = ss[:, None] + ee[None, :]
-                m = np.where(np.triu(np.ones_like(m, dtype=bool)) & ~np.triu(np.ones_like(m, dtype=bool), 30), m, -1e9)
-                a, b = np.unravel_index(np.argmax(m), m.shape)
-                out.append((float(m[a, b]), float(s[n, 0] + e[n, 0]), int(offsets[n, idx[a], 0]),
-                            int(offsets[n, idx[b], 1])))
+                idx = np.flatnonzero([x == 1 for x in enc.sequence_ids(n)])
+                score, a, b = best_answer(s[n, idx], e[n, idx])
+                out.append((score, float(s[n, 0] + e[n, 0]), int(offsets[n, idx[a], 0]), int(offsets[n, idx[b], 1])))
     return out
 
 

@@ -323,7 +323,7 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     from sklearn.model_selection import GroupKFold
 
     from cross_stage import MAX_TOP, choose, read_tops, stage2_matrix
-    from rag.reader_model import CROSS_DECLINE_FEATURES
+    from rag.reader_model import CROSS_DECLINE_FEATURES, DECLINE_FEATURES, cross_decline_features
 
     tops, cross, _ = read_tops(index, train, train_rows, scores, readers, f"train-{mode}")
     utops, ucross, _ = read_tops(index, unans, unans_rows, u_scores, readers, f"train-unanswerable-{mode}")
@@ -348,16 +348,14 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     uchosen, uchosen_rows = choose(uqn, us2, ucand)
 
     def decline_x(data, rows, first, picked, picked_rows, qn_, s2_, readings):
+        """The decline features of each question's chosen candidate, as the reader computes them."""
         base = decline_rows(index, data, rows, first, picked)
         out = []
         for k, (b, r) in enumerate(zip(base, picked_rows)):
             members = np.flatnonzero(qn_ == k)
-            stage2 = s2_[members]
             at = int(np.flatnonzero(members == r)[0])
-            mine = stage2[at]
-            others = np.delete(stage2, at)
-            margin = min(float(mine - others.max()), 5.0) if len(others) else 5.0
-            out.append(list(b) + [float(readings[k][at]), float(mine), margin])
+            features = cross_decline_features(dict(zip(DECLINE_FEATURES, b)), readings[k][at], s2_[members], at)
+            out.append([features[f] for f in CROSS_DECLINE_FEATURES])
         return np.asarray(out)
 
     xa = decline_x(train, train_rows, scores, chosen, chosen_rows, qn, s2, cross)
