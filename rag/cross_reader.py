@@ -77,23 +77,23 @@ class CrossReader:
             return []
         session, tokenizer = self.load()
         encodings = tokenizer.encode_batch([(question, s) for s in sentences])
-        width = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        types = np.zeros_like(ids)
-        for n, e in enumerate(encodings):
-            ids[n, : len(e.ids)] = e.ids
-            mask[n, : len(e.ids)] = 1
-            types[n, : len(e.ids)] = e.type_ids
-        starts, ends = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        # One run per sentence, unpadded: on 2 cores five seed-index sentences read in 43 ms this way, 55 ms as one
+        # batch padded to the longest (same outputs).
+        starts, ends = [], []
+        for e in encodings:
+            ids = np.asarray([e.ids], dtype=np.int64)
+            s, t = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                      "token_type_ids": np.asarray([e.type_ids], dtype=np.int64)})
+            starts.append(s[0])
+            ends.append(t[0])
         out = []
         for n, e in enumerate(encodings):
             tokens = np.array([i for i, s in enumerate(e.sequence_ids) if s == 1])
             if not len(tokens):
                 out.append(CrossReading(-1e9, 0, 0))
                 continue
-            score, a, b = best_answer(starts[n, tokens], ends[n, tokens])
-            null = float(starts[n, 0] + ends[n, 0])
+            score, a, b = best_answer(starts[n][tokens], ends[n][tokens])
+            null = float(starts[n][0] + ends[n][0])
             out.append(CrossReading(score - null, e.offsets[tokens[a]][0], e.offsets[tokens[b]][1]))
         return out
 

@@ -105,13 +105,21 @@ def sentence_features(
     contrasted = {w for name in contrasted_names(question) for w in content_words(name)}
     cols = {name: np.zeros(n, dtype=np.float64) for name in ALL_FEATURES}
     best_bm25 = max(bm25) if len(bm25) and max(bm25) > 0 else 1.0
+    matched: dict[str, tuple[dict[str, str], dict[str, float]]] = {}  # a sentence is often the next one's previous
+
+    def words_and_matches(text: str) -> tuple[dict[str, str], dict[str, float]]:
+        if text not in matched:
+            words = content_words(text)
+            matched[text] = words, {q: _word_match(q, question_words[q], words) for q in weights}
+        return matched[text]
+
     for i, candidate in enumerate(candidates):
-        own = content_words(candidate.text)
-        before = content_words(candidate.previous_text) if candidate.previous_text else {}
+        own, own_match = words_and_matches(candidate.text)
+        before, before_match = words_and_matches(candidate.previous_text) if candidate.previous_text else ({}, {})
         own_cov = prev_cov = mixed = 0.0
         for q, w in weights.items():
-            a = _word_match(q, question_words[q], own)
-            b = _word_match(q, question_words[q], before) if before else 0.0
+            a = own_match[q]
+            b = before_match[q] if before else 0.0
             own_cov += w * a
             prev_cov += w * b
             mixed += w * max(a, 0.5 * b)
