@@ -7,8 +7,9 @@ Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_
   - the same question with two other sentences of its paragraph (the one sharing most of its words, and one at
     random) and with the sentence of another paragraph of the article sharing most of its words: target "no
     answer" (the [CLS] token, as SQuAD 2.0 readers do);
-  - questions made unanswerable the SQuAD 2.0 way by swapping a name, number or year (`squad_reader_data.unanswerable`)
-    with the gold sentence: target "no answer". Made-up negations are left out (see `examples`).
+  - questions made unanswerable the SQuAD 2.0 way (`squad_reader_data.unanswerable`: a name, number or year
+    swapped; a negation added or removed) with the gold sentence: target "no answer". `--no-negations` leaves the
+    made-up negations out (a trial, not shipped: see the README).
 A sentence that contains a gold answer's text is never used as a "no answer" example.
 
 `--validate` fits on 17 training articles and reports on the other 3 (still training articles: nothing held out
@@ -47,7 +48,7 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
-def examples(index, rows, seed: int = 0):
+def examples(index, rows, seed: int = 0, negations: bool = True):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
@@ -93,9 +94,7 @@ def examples(index, rows, seed: int = 0):
     contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
     made = sd.unanswerable(rows, contexts, seed=seed + 101)
     for m, gold in zip(made, golds):
-        # Swaps only: trained with made-up negations as "no answer" too, the reader learnt that a negation means no
-        # answer and declined 55% of the held-out answerable questions holding one (benchmarks/reader_negations.py).
-        if m["kind"] == "swap" and gold is not None:
+        if m["kind"] in (("swap", "negation") if negations else ("swap",)) and gold is not None:
             doc, start, end = gold
             out.append((m["question"], store.text(doc)[start:end], -1, -1))
     return out
@@ -214,6 +213,8 @@ def main(argv=None) -> int:
                              "scripts/train_reader.py can read each training question with a model that did not "
                              "see its article; 0 for none")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--no-negations", action="store_true",
+                        help="leave the made-up negated questions out of the \"no answer\" examples")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
@@ -243,7 +244,7 @@ def main(argv=None) -> int:
                          sd.CACHE / FOLD_FILE.format(k=k, n=args.folds)))
         runs.append((rows, Path(args.out)))
     for fit_rows, out in runs:
-        data = examples(index, fit_rows)
+        data = examples(index, fit_rows, negations=not args.no_negations)
         fitted_titles = {r["title"] for r in fit_rows}
         print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
               f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)
