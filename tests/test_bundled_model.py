@@ -132,6 +132,20 @@ def test_onnx_vectors_match_sentence_transformers(bundled_encoder, seed_text):
     assert np.allclose(np.linalg.norm(bundled_encoder.encode_queries(texts), axis=1), 1.0, atol=1e-5)
 
 
+def test_the_query_encoders_threads_sleep_after_a_run_and_the_cross_readers_spin(bundled_encoder):
+    """On 2 cores the encoder's spinning threads took the cores the cross reader runs on next (README, speed)."""
+    from rag.cross_reader import default_cross_reader
+
+    def spins(session) -> bool:
+        try:
+            return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") != "0"
+        except RuntimeError:  # not set: ONNX Runtime's default, spinning
+            return True
+
+    assert not spins(bundled_encoder.load().session)
+    assert spins(default_cross_reader().load()[0])
+
+
 @pytest.mark.slow
 def test_answering_a_question_does_not_import_torch(bundled_encoder):
     probe = ("import sys\nfrom rag.encoding import Encoder\ne = Encoder('all-MiniLM-L6-v2')\n"
