@@ -115,11 +115,10 @@ def sentence_features(
 
     for i, candidate in enumerate(candidates):
         own, own_match = words_and_matches(candidate.text)
-        before, before_match = words_and_matches(candidate.previous_text) if candidate.previous_text else ({}, {})
+        before_match = words_and_matches(candidate.previous_text)[1] if candidate.previous_text else {}
         own_cov = prev_cov = mixed = 0.0
         for q, w in weights.items():
-            a = own_match[q]
-            b = before_match[q] if before else 0.0
+            a, b = own_match[q], before_match.get(q, 0.0)
             own_cov += w * a
             prev_cov += w * b
             mixed += w * max(a, 0.5 * b)

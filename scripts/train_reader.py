@@ -410,6 +410,8 @@ def heldout_cross(index, held, held_rows, scores, fitted, mode):
 
 
 def main(argv=None) -> int:
+    from cross_stage import LATENCY_READS, MAX_TOP, fold_readers
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "rag" / "reader_weights.json"))
     parser.add_argument("--report", help="write the cross-validation, ablation and held-out figures here (JSON)")
@@ -418,10 +420,10 @@ def main(argv=None) -> int:
                              "chose (quicker; the selection is the slow part)")
     parser.add_argument("--no-ablation", action="store_true", help="skip the held-out ablation")
     parser.add_argument("--no-cross", action="store_true", help="fit without the cross reader's second stage")
-    parser.add_argument("--max-reads", type=int, default=None,
-                        help="read at most this many sentences with the cross reader, 1 to 5 (default 2, what fits "
-                             "the latency goal: scripts/cross_stage.py LATENCY_READS); the number is chosen out of "
-                             "fold up to it")
+    parser.add_argument("--max-reads", type=int, default=LATENCY_READS, choices=range(1, MAX_TOP + 1),
+                        help=f"read at most this many sentences with the cross reader (default {LATENCY_READS}, what "
+                             f"fits the latency goal: scripts/cross_stage.py); the number is chosen out of fold up "
+                             f"to it")
     args = parser.parse_args(argv)
     import squad_reader_data as sd
 
@@ -447,8 +449,6 @@ def main(argv=None) -> int:
     sets = {}
     decline_models = {}
     cross_sets = {}
-    from cross_stage import LATENCY_READS, MAX_TOP, fold_readers
-
     readers = None if args.no_cross else fold_readers()
     if readers is None and not args.no_cross:
         raise SystemExit("the cross reader's fold models are missing: run scripts/train_cross_reader.py first "
@@ -516,7 +516,7 @@ def main(argv=None) -> int:
         if readers is not None:
             cross_sets[set_name] = fit_cross(index, train, train_rows, scores, unans, train_unanswerable, u_scores,
                                              groups, unans_groups, readers, mode, report,
-                                             min(args.max_reads or LATENCY_READS, MAX_TOP))
+                                             args.max_reads)
         report["decline"][set_name] = {"threshold": threshold, "train_oof_correct_behaviour": behaviour,
                                        "platt_only_threshold": platt_threshold,
                                        "platt_only_train_oof_correct_behaviour": platt_behaviour,
