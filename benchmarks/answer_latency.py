@@ -61,10 +61,17 @@ def main(argv: list[str] | None = None) -> int:
             encoder.encode_queries([q])
         answer_ms, encode_ms = {r: [] for r in readers}, []
         spans = dict.fromkeys(readers, 0)
+        cross = index.reader.cross_reader if "learned" in readers else None
+        reads: list[int] = []  # sentences the cross reader read per learned answer (2, or more when unsure)
+        if cross is not None:
+            real_read = cross.read
+            cross.read = lambda question, sentences: reads.append(len(sentences)) or real_read(question, sentences)
         for _ in range(args.rounds):
             for q in questions:
                 for scorer in readers:
                     use_reader(index, scorer)
+                    if scorer == "learned":
+                        reads.append(-1)  # a new answer starts
                     started = time.perf_counter()
                     answer = index.answer(q, mode=args.mode, threshold=0.0)
                     answer_ms[scorer].append((time.perf_counter() - started) * 1000)
@@ -79,7 +86,24 @@ def main(argv: list[str] | None = None) -> int:
               f"; with a short answer {spans[scorer]} times): "
               f"Index.answer p50 {a50:.1f} ms, p95 {a95:.1f} ms, ratio to one query embedding {a50 / e50:.2f}")
     print(f"one encode_queries of the same question: p50 {e50:.1f} ms, p95 {e95:.1f} ms")
+    if reads:
+        from collections import Counter
+
+        per_answer = Counter(sum(group) for group in _groups(reads))
+        print("learned reader, sentences the cross reader read per answer (more when unsure after the first): "
+              + ", ".join(f"{n}: {count} answers" for n, count in sorted(per_answer.items())))
     return 0
+
+
+def _groups(marked: list[int]) -> list[list[int]]:
+    """Split a list at its -1 markers (one group per answer)."""
+    out: list[list[int]] = []
+    for x in marked:
+        if x < 0:
+            out.append([])
+        else:
+            out[-1].append(x)
+    return out
 
 
 if __name__ == "__main__":

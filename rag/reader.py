@@ -3,9 +3,10 @@
 It gathers the sentences of the hits as candidates (each once, with the sentence before it for context), turns
 them into features (`reader_model.sentence_features`: coverage of the question's terms, answer type, retrieval
 rank and scores, position, and the question-sentence cosine when the question was embedded) and scores them with
-the learned model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The best few are then read with
+the learned model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The best two are then read with
 the question by the cross reader (`cross_reader.CrossReader`, the bundled encoder with LoRA adapters), and a second
-stage picks among them from both scores; the cross reader's best span is the short answer. The confidence is the
+stage picks among them from both scores; when its best score is low (the least sure questions), the next few are
+read too and a second stage fitted for that many picks. The cross reader's best span is the short answer. The confidence is the
 calibrated probability that the chosen sentence holds the answer (the decline model sees the cross reader's score
 too); below the decline threshold the reader declines. Without the cross reader (its adapters missing, or the
 ONNX export impossible) the first stage answers alone, with its own decline model and threshold.
@@ -124,9 +125,17 @@ class Reader:
         cross = self.cross_reader
         i = int(np.argmax(logits))
         if cross is not None:
-            top = np.argsort(-logits, kind="stable")[: self.model.cross_top(dense)]
+            order = np.argsort(-logits, kind="stable")
+            top = order[: self.model.cross_top(dense)]
             readings = cross.read(question, [candidates[j].text for j in top])
             stage2 = self.model.stage2_scores(stage2_features(logits[top], [r.score for r in readings]), dense)
+            more = self.model.cross_more(dense)
+            if more is not None and float(stage2.max()) < more["below"] and len(order) > len(top):
+                # Unsure after the first reads (the weights say how unsure, chosen on training articles)
+                readings += cross.read(question, [candidates[j].text for j in order[len(top) : more["reads"]]])
+                top = order[: len(readings)]
+                stage2 = self.model.stage2_scores(stage2_features(logits[top], [r.score for r in readings]), dense,
+                                                  more=True)
             at = int(np.argmax(stage2))
             i = int(top[at])
         c = candidates[i]

@@ -261,9 +261,17 @@ class ReaderModel:
         """How many of the first stage's best candidates the cross reader reads."""
         return int(self.data["cross"]["top"][self.feature_set(dense)])
 
-    def stage2_scores(self, x: np.ndarray, dense: bool) -> np.ndarray:
+    def cross_more(self, dense: bool) -> dict | None:
+        """When to read further: {"below": b, "reads": n} means that when the second stage's best logit over the
+        first reads is below b, the cross reader reads the first stage's best n in all and the second stage fitted
+        for n reads rescores them. None: never (weights without it)."""
+        return ((self.data.get("cross") or {}).get("more") or {}).get(self.feature_set(dense))
+
+    def stage2_scores(self, x: np.ndarray, dense: bool, more: bool = False) -> np.ndarray:
+        """Second-stage logits of the candidates read (`more`: with the model fitted for reading further)."""
         key = self.feature_set(dense)
-        return self._scorer(f"stage2-{key}", self.data["cross"]["stage2"][key]).logits(x)
+        table = "stage2_more" if more else "stage2"
+        return self._scorer(f"{table}-{key}", self.data["cross"][table][key]).logits(x)
 
     def decline_probability(self, features: dict[str, float], dense: bool, cross: bool = False) -> float | None:
         """P(the best sentence answers the question) from the decline model, when the weights have one (with

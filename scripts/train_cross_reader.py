@@ -4,9 +4,12 @@
 
 Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_held_out` is False):
   - each question with the sentence holding its gold answer's characters: target the answer's tokens;
-  - the same question with two other sentences of its paragraph (the one sharing most of its words, and one at
-    random) and with the sentence of another paragraph of the article sharing most of its words: target "no
-    answer" (the [CLS] token, as SQuAD 2.0 readers do);
+  - the same question with the sentence of its paragraph sharing most of its words, with the sentence of another
+    paragraph of the article sharing most of its words, and with the first stage's best sentences that do not hold
+    the answer (`--first-stage-negatives`, default 2: the sentences the cross reader has to tell the answer from
+    when it reads; out of fold, scripts/train_reader.py's folds, hybrid mode): target "no answer" (the [CLS]
+    token, as SQuAD 2.0 readers do). With `--first-stage-negatives 0`, one sentence of the paragraph at random
+    instead (the adapters before this option);
   - questions made unanswerable the SQuAD 2.0 way (`squad_reader_data.unanswerable`: a name, number or year
     swapped; a negation added or removed) with the gold sentence: target "no answer". `--no-negations` leaves the
     made-up negations out (a trial, not shipped: see the README).
@@ -48,8 +51,31 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
-def examples(index, rows, seed: int = 0, negations: bool = True):
-    """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer."""
+def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, int, int]]]:
+    """Question id -> the first stage's best candidates for it, best first, as (document, start, end): hybrid mode,
+    out of fold (scripts/train_reader.py's grouped folds over the training articles, the shipped weights' features
+    and kind), so a question's candidates come from a first stage that did not see its article."""
+    import squad_reader_data as sd
+    from cross_stage import tops_per_question
+    from rag.reader_model import MODEL_FEATURES, default_model
+    from train_reader import expand, oof_scores
+
+    everything = sd.questions_with_offsets()
+    rows = [r for r in everything if not r["held_out"]]
+    titles = sorted({r["title"] for r in everything})
+    data = expand(sd.cached_extract(index, rows, "hybrid", "train"))
+    entry = default_model().sets["dense"]
+    columns = [MODEL_FEATURES.index(f) for f in entry["features"]]
+    scores = oof_scores(data, columns, np.asarray([titles.index(r["title"]) for r in rows]), kind=entry["kind"])
+    return {rows[int(data["q"][t[0]])]["id"]: [(int(data["doc"][c]), int(data["start"][c]), int(data["end"][c]))
+                                              for c in t]
+            for t in tops_per_question(data["q"], scores, per_question)}
+
+
+def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0):
+    """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
+    With `tops` (first_stage_tops) and `hard` > 0, the first `hard` of a question's first-stage candidates that do
+    not hold its answer replace the random sentence of its paragraph."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
 
@@ -81,10 +107,16 @@ def examples(index, rows, seed: int = 0, negations: bool = True):
             return not any(a in t[s:e].lower() for a in answers)
 
         others = [(s, e) for s, e in by_doc[doc] if (s, e) != (start, end) and usable(s, e)]
+        best = None
         if others:
             best = max(others, key=lambda se: len(qwords & _words(text[se[0]:se[1]])))
-            picked = {best, rng.choice(others)}
+            picked = {best} if hard else {best, rng.choice(others)}
             out += [(r["question"], text[s:e], -1, -1) for s, e in picked]
+        if hard and tops is not None:
+            chosen = [(d, s, e) for d, s, e in tops.get(r["id"], [])
+                      if (d, s, e) != (doc, start, end) and (d != doc or (s, e) != best)
+                      and usable(s, e, store.text(d))][:hard]
+            out += [(r["question"], store.text(d)[s:e], -1, -1) for d, s, e in chosen]
         pool = [(d, s, e) for d in docs_of_title[r["title"]] if d != doc for s, e in by_doc[d]]
         if pool:
             d, s, e = max(pool, key=lambda x: len(qwords & _words(store.text(x[0])[x[1]:x[2]])))
@@ -215,6 +247,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--no-negations", action="store_true",
                         help="leave the made-up negated questions out of the \"no answer\" examples")
+    parser.add_argument("--first-stage-negatives", type=int, default=2, metavar="N",
+                        help="per question, the first stage's N best sentences without its answer as \"no answer\" "
+                             "examples (default 2; 0: a random sentence of its paragraph instead)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
@@ -243,8 +278,9 @@ def main(argv=None) -> int:
             runs.append(([r for r in rows if fold_of(r["title"], args.folds) != k],
                          sd.CACHE / FOLD_FILE.format(k=k, n=args.folds)))
         runs.append((rows, Path(args.out)))
+    tops = first_stage_tops(index) if args.first_stage_negatives else None
     for fit_rows, out in runs:
-        data = examples(index, fit_rows, negations=not args.no_negations)
+        data = examples(index, fit_rows, negations=not args.no_negations, tops=tops, hard=args.first_stage_negatives)
         fitted_titles = {r["title"] for r in fit_rows}
         print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
               f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)

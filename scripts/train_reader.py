@@ -316,8 +316,60 @@ def train_spans(index, train_rows, held_rows, titles, report):
     return models
 
 
+MORE_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)  # shares of training questions that may read further, tried in turn
+
+
+def per_question(cand, qn, s2, nq):
+    """Per question (0..nq-1): the candidates read, best first by the first stage, and their second-stage logits
+    (stage2_matrix's rows are grouped by question in that order)."""
+    bounds = np.searchsorted(qn, np.arange(nq + 1))
+    return [(cand[a:b], s2[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def adaptive_picks(tables, n, more, nq):
+    """What the reader picks when it reads n and, below more["below"], more["reads"] in all: per question the
+    chosen candidate, the second-stage logits of those read, the chosen one's position, whether it read further.
+    `tables`: reads -> (candidate, question, logit) arrays of stage2_matrix with that many reads."""
+    first = per_question(*tables[n], nq)
+    further = per_question(*tables[more["reads"]], nq) if more else None
+    picked, stage2s, ats, flags = [], [], [], []
+    for k in range(nq):
+        c, s2 = first[k]
+        flag = more is not None and float(s2.max()) < more["below"] and len(further[k][0]) > len(c)
+        if flag:
+            c, s2 = further[k]
+        at = int(np.argmax(s2))
+        picked.append(c[at])
+        stage2s.append(s2)
+        ats.append(at)
+        flags.append(flag)
+    return np.asarray(picked), stage2s, ats, np.asarray(flags)
+
+
+def choose_more(train, tables, n, max_fraction):
+    """Reading further when unsure, chosen out of fold: the threshold on the second stage's best logit after n
+    reads (a quantile of the training questions' out-of-fold logits, so that a given share of them reads further;
+    shares up to max_fraction) and how many to read then; the best top-1, and within 0.1 point the fewest questions
+    and reads."""
+    cand, qn, s2 = tables[n]
+    nq = int(qn.max()) + 1
+    best = np.full(nq, -np.inf)
+    np.maximum.at(best, qn, s2)
+    options = {}
+    for reads in sorted(k for k in tables if k > n):
+        for share in (f for f in MORE_FRACTIONS if f <= max_fraction + 1e-9):
+            more = {"reads": reads, "below": float(np.quantile(best, share))}
+            options[(share, reads)] = (float(train["y"][adaptive_picks(tables, n, more, nq)[0]].mean()), more)
+            print(f"  reading {reads} for the least sure {share:.0%}: out-of-fold top-1 {options[(share, reads)][0]:.4f}",
+                  flush=True)
+    if not options:
+        return None
+    key = max(options, key=lambda k: (round(options[k][0], 3), -k[0], -k[1]))
+    return options[key][1] | {"share_of_training_questions": key[0]}
+
+
 def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, groups, unans_groups, readers, mode,
-              report, max_reads: int):
+              report, max_reads: int, more_fraction: float):
     """The second stage (how many of the first stage's best to read, and the logistic over their features) and
     the decline model with the cross reader's features, all chosen out of fold on training articles."""
     from sklearn.model_selection import GroupKFold
@@ -344,69 +396,80 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
         print(f"{mode}: second stage over the best {n}: out-of-fold top-1 {by_n[n][0]:.4f}", flush=True)
     # fewer reads when within 0.1 point; at most max_reads
     n = max((k for k in by_n if k <= max_reads), key=lambda k: (round(by_n[k][0], 3), -k))
-    _, x, y, cand, qn, s2, chosen, chosen_rows, ux, ucand, uqn, us2 = by_n[n]
-    right = contained_top(index, train, train_rows, chosen)
-    uchosen, uchosen_rows = choose(uqn, us2, ucand)
+    more = choose_more(train, {k: v[3:6] for k, v in by_n.items()}, n, more_fraction) if more_fraction else None
+    a_picked, a_stage2, a_at, a_more = adaptive_picks({k: v[3:6] for k, v in by_n.items()}, n, more, len(tops))
+    u_picked, u_stage2, u_at, _ = adaptive_picks({k: v[9:12] for k, v in by_n.items()}, n, more, len(utops))
+    _, x, y = by_n[n][:3]
+    right = contained_top(index, train, train_rows, a_picked)
 
-    def decline_x(data, rows, first, picked, picked_rows, qn_, s2_, readings):
+    def decline_x(data, rows, first, picked, stage2s, ats, readings):
         """The decline features of each question's chosen candidate, as the reader computes them."""
         base = decline_rows(index, data, rows, first, picked)
         out = []
-        for k, (b, r) in enumerate(zip(base, picked_rows)):
-            members = np.flatnonzero(qn_ == k)
-            at = int(np.flatnonzero(members == r)[0])
-            features = cross_decline_features(dict(zip(DECLINE_FEATURES, b)), readings[k][at], s2_[members], at)
+        for k, (b, s2_, at) in enumerate(zip(base, stage2s, ats)):
+            features = cross_decline_features(dict(zip(DECLINE_FEATURES, b)), readings[k][at], s2_, at)
             out.append([features[f] for f in CROSS_DECLINE_FEATURES])
         return np.asarray(out)
 
-    xa = decline_x(train, train_rows, scores, chosen, chosen_rows, qn, s2, cross)
-    xu = decline_x(unans, unans_rows, u_scores, uchosen, uchosen_rows, uqn, us2, ucross)
-    dentry, threshold, behaviour, dprob = fit_decline(xa, right, xu, groups[train["q"][chosen]],
-                                                     unans_groups[unans["q"][uchosen]])
+    xa = decline_x(train, train_rows, scores, a_picked, a_stage2, a_at, cross)
+    xu = decline_x(unans, unans_rows, u_scores, u_picked, u_stage2, u_at, ucross)
+    dentry, threshold, behaviour, dprob = fit_decline(xa, right, xu, groups[train["q"][a_picked]],
+                                                     unans_groups[unans["q"][u_picked]])
     stage2 = fit_kind("logistic", x, y)[1]
     from rag.reader_model import STAGE2_FEATURES
 
     report.setdefault("cross", {})[mode] = {
-        "top1_oof_by_reads": {k: v[0] for k, v in by_n.items()}, "reads": n,
+        "top1_oof_by_reads": {k: v[0] for k, v in by_n.items()}, "reads": n, "more": more,
+        "top1_oof_adaptive": float(train["y"][a_picked].mean()), "reading_more_oof": float(np.mean(a_more)),
         "decline_threshold": threshold, "train_oof_correct_behaviour": behaviour,
         "train_oof_ece_mix": ece(dprob, np.concatenate([right, np.zeros(len(xu))]))}
     print(f"{mode}: with the cross reader, reading {n}: out-of-fold correct behaviour {behaviour:.4f} "
           f"at threshold {threshold:.3f}", flush=True)
-    return {"top": n, "threshold": threshold, "stage2": {"features": list(STAGE2_FEATURES), **stage2},
+    fitted = {"top": n, "more": None, "stage2_more": None}
+    if more is not None:
+        mx, my = by_n[more["reads"]][1:3]
+        fitted |= {"more": more, "stage2_more": {"features": list(STAGE2_FEATURES), **fit_kind("logistic", mx, my)[1]},
+                   "train_x_more": mx, "train_y_more": my}
+    return fitted | {"threshold": threshold, "stage2": {"features": list(STAGE2_FEATURES), **stage2},
             "decline_model": {"features": list(CROSS_DECLINE_FEATURES), **dentry}, "train_x": x, "train_y": y}
 
 
 def heldout_cross(index, held, held_rows, scores, fitted, mode):
-    """Held-out top-sentence containment after the second stage, and the short answer's EM/F1 (reported only)."""
+    """Held-out top-sentence containment after the second stage (reading further when unsure, as the reader does),
+    the short answer's EM/F1, and the second stage's ablation (over the first reads) (reported only)."""
     from cross_stage import choose, read_tops, shipped_reader, stage2_matrix
     from rag.evaluation.metrics import exact_match, token_f1
+    from rag.reader_model import STAGE2_FEATURES
     from rag.trees import Scorer
 
     tops, cross, spans = read_tops(index, held, held_rows, scores, shipped_reader(), f"heldout-{mode}")
     x, cand, qn = stage2_matrix(scores, tops, cross, fitted["top"])
-    s2 = Scorer(fitted["stage2"]).logits(x)
-    chosen, rows_ = choose(qn, s2, cand)
-    right = contained_top(index, held, held_rows, chosen)
-    from rag.reader_model import STAGE2_FEATURES
-
+    tables = {fitted["top"]: (cand, qn, Scorer(fitted["stage2"]).logits(x))}
+    more = fitted["more"]
+    if more is not None:
+        mx, mcand, mqn = stage2_matrix(scores, tops, cross, more["reads"])
+        tables[more["reads"]] = (mcand, mqn, Scorer(fitted["stage2_more"]).logits(mx))
+    picked, _, ats, flags = adaptive_picks(tables, fitted["top"], more, len(tops))
+    right = contained_top(index, held, held_rows, picked)
+    fixed = contained_top(index, held, held_rows, choose(qn, tables[fitted["top"]][2], cand)[0]).mean()
     ablation = {}  # each second-stage feature left out, refitted on the training articles' out-of-fold readings
     for j, name in enumerate(STAGE2_FEATURES):
         keep = [i for i in range(len(STAGE2_FEATURES)) if i != j]
         s = fit_kind("logistic", fitted["train_x"][:, keep], fitted["train_y"])[0](x[:, keep])
         ablation[f"without {name}"] = float(contained_top(index, held, held_rows, choose(qn, s, cand)[0]).mean()
-                                            - right.mean())
+                                            - fixed)
     first = top_of(held["q"], scores)
-    ablation["first stage alone"] = float(contained_top(index, held, held_rows, first).mean() - right.mean())
+    ablation["first stage alone"] = float(contained_top(index, held, held_rows, first).mean() - fixed)
     em = f1 = 0.0
-    for k, (c, r) in enumerate(zip(chosen, rows_)):
-        at = int(np.flatnonzero(np.flatnonzero(qn == k) == r)[0])
+    for k, (c, at) in enumerate(zip(picked, ats)):
         a, b = spans[k][at]
         text = index.store.text(int(held["doc"][c]))[int(held["start"][c]) + a : int(held["start"][c]) + b]
         golds = [g for g, _ in held_rows[int(held["q"][c])]["answers"]]
         em += exact_match(text, golds)
         f1 += token_f1(text, golds)
-    return {"top_sentence_containment_of_retrieved": float(right.mean()), "span_em": em / len(chosen),
-            "span_f1": f1 / len(chosen), "questions_retrieved": len(chosen), "ablation": ablation}
+    return {"top_sentence_containment_of_retrieved": float(right.mean()), "span_em": em / len(picked),
+            "span_f1": f1 / len(picked), "questions_retrieved": len(picked), "reading_more": float(flags.mean()),
+            "containment_first_reads_only": float(fixed), "ablation": ablation}
 
 
 def main(argv=None) -> int:
@@ -424,6 +487,10 @@ def main(argv=None) -> int:
                         help=f"read at most this many sentences with the cross reader (default {LATENCY_READS}, what "
                              f"fits the latency goal: scripts/cross_stage.py); the number is chosen out of fold up "
                              f"to it")
+    parser.add_argument("--more-fraction", type=float, default=0.4, metavar="F",
+                        help="let at most this share of training questions (the least sure after the first reads) "
+                             "read further, up to 5 (default 0.4: the p50 answer still reads only the first; 0 for "
+                             "never); the share and the number read are chosen out of fold")
     args = parser.parse_args(argv)
     import squad_reader_data as sd
 
@@ -516,7 +583,7 @@ def main(argv=None) -> int:
         if readers is not None:
             cross_sets[set_name] = fit_cross(index, train, train_rows, scores, unans, train_unanswerable, u_scores,
                                              groups, unans_groups, readers, mode, report,
-                                             args.max_reads)
+                                             args.max_reads, args.more_fraction)
         report["decline"][set_name] = {"threshold": threshold, "train_oof_correct_behaviour": behaviour,
                                        "platt_only_threshold": platt_threshold,
                                        "platt_only_train_oof_correct_behaviour": platt_behaviour,
@@ -566,9 +633,12 @@ def main(argv=None) -> int:
         from rag.cross_reader import adapters_version
 
         for v in cross_sets.values():
-            v.pop("train_x"), v.pop("train_y")
+            for key in ("train_x", "train_y", "train_x_more", "train_y_more"):
+                v.pop(key, None)
         top = {k: v["top"] for k, v in cross_sets.items()}
+        more = {k: v["more"] for k, v in cross_sets.items() if v["more"] is not None}
         cross = {"adapters": adapters_version(), "top": top,
+                 **({"more": more, "stage2_more": {k: cross_sets[k]["stage2_more"] for k in more}} if more else {}),
                  "stage2": {k: v["stage2"] for k, v in cross_sets.items()},
                  "decline_model": {k: v["decline_model"] for k, v in cross_sets.items()},
                  "decline": {"lexical": cross_sets["lexical"]["threshold"], "hybrid": cross_sets["dense"]["threshold"],

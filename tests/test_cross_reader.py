@@ -80,3 +80,26 @@ def test_without_the_cross_reader_the_first_stage_answers_alone(lexical_index, m
     verdict = reader.read(QUESTION, hits, qv, threshold=0.0)
     assert verdict.accepted and "Majid Sadeghi Dolatabadi" in lexical_index.store.text(verdict.doc_index)[
         verdict.start : verdict.end]
+
+
+@pytest.mark.parametrize("below, reads", [(float("inf"), 5), (float("-inf"), 2)])
+def test_it_reads_further_only_when_unsure_after_the_first_reads(lexical_index, monkeypatch, below, reads):
+    """Below the shipped threshold on the second stage's best logit the reader reads the first stage's best five
+    and rescores them with the second stage fitted for five; above it, it stops at the first two."""
+    from rag.reader import Reader
+
+    reader = Reader(lexical_index.store, lexical_index.retriever.encoder)
+    shipped = reader.model.cross_more(False)
+    assert shipped is not None and shipped["reads"] > reader.model.cross_top(False)
+    monkeypatch.setattr(reader.model, "cross_more", lambda dense: {"below": below, "reads": 5})
+    read, rescored = [], []
+    real_read, real_stage2 = CrossReader.read, type(reader.model).stage2_scores
+    monkeypatch.setattr(CrossReader, "read", lambda self, q, s: read.append(len(s)) or real_read(self, q, s))
+    monkeypatch.setattr(type(reader.model), "stage2_scores",
+                        lambda self, x, dense, more=False: rescored.append((len(x), more)) or real_stage2(
+                            self, x, dense, more))
+    hits, qv = lexical_index.retriever.retrieve(QUESTION, 5, "lexical")
+    verdict = reader.read(QUESTION, hits, qv, threshold=0.0)
+    assert sum(read) == reads
+    assert rescored[-1] == (reads, reads > 2)
+    assert "Majid Sadeghi Dolatabadi" in lexical_index.store.text(verdict.doc_index)[verdict.start : verdict.end]

@@ -1,0 +1,81 @@
+"""The training scripts' own logic on small made-up data: the cross reader's "no answer" examples from the first
+stage's candidates, and the reader reading further only for the questions it is least sure of."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import train_cross_reader  # noqa: E402
+import train_reader  # noqa: E402
+
+ARTICLE = [
+    "The bridge opened in 1932. It was designed by Anna Berg. Traffic crossed it from the first day.",
+    "The museum stands by the river. Its roof was rebuilt after a fire. Anna Berg drew the new roof.",
+]
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory):
+    from rag import Config, Index
+    from rag.documents import doc_id_for
+    from rag.types import Document
+
+    docs = [Document(doc_id=doc_id_for(t), source=f"article/{n}", text=t) for n, t in enumerate(ARTICLE)]
+    folder = tmp_path_factory.mktemp("small")
+    return Index.from_documents(docs, config=Config.from_env(index_path=folder, model="none"), show_progress=False)
+
+
+def test_first_stage_candidates_without_the_answer_become_no_answer_examples(small_index):
+    from rag.documents import doc_id_for
+
+    store = small_index.store
+    doc = store.document_position(doc_id_for(ARTICLE[0]))
+    other = store.document_position(doc_id_for(ARTICLE[1]))
+    text = ARTICLE[0]
+    row = {"id": "q1", "question": "Who designed the bridge?", "title": "Bridge", "held_out": False,
+           "doc_id": doc_id_for(ARTICLE[0]), "answers": [("Anna Berg", text.index("Anna Berg"))]}
+    sentence = lambda t, s: (t.index(s), t.index(s) + len(s))  # noqa: E731
+    gold = (doc, *sentence(text, "It was designed by Anna Berg."))
+    opened = (doc, *sentence(text, "The bridge opened in 1932."))
+    roof = (other, *sentence(ARTICLE[1], "Its roof was rebuilt after a fire."))
+    drew = (other, *sentence(ARTICLE[1], "Anna Berg drew the new roof."))  # holds the answer's text: never "no answer"
+    tops = {"q1": [drew, gold, roof, opened]}
+    made = train_cross_reader.examples(small_index, [row], tops=tops, hard=2)
+    negatives = [s for q, s, a, _ in made if q == row["question"] and a < 0]
+    assert "Its roof was rebuilt after a fire." in negatives  # the first stage's best without the answer
+    assert "Anna Berg drew the new roof." not in negatives
+    assert [s for q, s, a, _ in made if a >= 0] == ["It was designed by Anna Berg."]
+    without = [s for q, s, a, _ in train_cross_reader.examples(small_index, [row], tops=None, hard=0)]
+    assert "The bridge opened in 1932." in without and "Its roof was rebuilt after a fire." not in without
+
+
+def test_the_reader_reads_further_only_for_questions_below_the_threshold():
+    # three questions, two candidates read first; reading four, question 1 gains its right candidate (7)
+    first = (np.array([0, 1, 4, 5, 8, 9]), np.array([0, 0, 1, 1, 2, 2]), np.array([2.0, 1.0, -1.0, -2.0, 3.0, 0.0]))
+    further = (np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2]),
+               np.array([2.0, 1.0, 0.0, 0.0, -1.0, -2.0, 0.0, 4.0, 3.0, 0.0]))
+    tables = {2: first, 4: further}
+    picked, stage2s, ats, flags = train_reader.adaptive_picks(tables, 2, {"reads": 4, "below": 0.0}, 3)
+    assert picked.tolist() == [0, 7, 8]
+    assert flags.tolist() == [False, True, False]
+    assert ats == [0, 3, 0] and len(stage2s[1]) == 4
+    never = train_reader.adaptive_picks(tables, 2, None, 3)[0]
+    assert never.tolist() == [0, 4, 8]
+
+
+def test_how_far_to_read_is_chosen_by_top_1_on_the_training_questions():
+    # question 1 is right only when its fourth candidate is read; it is the least sure after two reads
+    first = (np.array([0, 1, 4, 5]), np.array([0, 0, 1, 1]), np.array([2.0, 1.0, -1.0, -2.0]))
+    further = (np.array([0, 1, 2, 3, 4, 5, 6, 7]), np.array([0, 0, 0, 0, 1, 1, 1, 1]),
+               np.array([2.0, 1.0, 0.0, 0.0, -1.0, -2.0, 0.0, 4.0]))
+    y = np.zeros(8, dtype=np.int8)
+    y[[0, 7]] = 1
+    more = train_reader.choose_more({"y": y}, {2: first, 3: first, 4: further}, 2, 0.5)
+    assert more["reads"] == 4 and more["below"] > -1.0
