@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             encoder.encode_queries([q])
         answer_ms, encode_ms = {r: [] for r in readers}, []
         spans = dict.fromkeys(readers, 0)
+        use_reader(index, "learned")
         cross = index.reader.cross_reader if "learned" in readers else None
         reads: list[int] = []  # sentences the cross reader read per learned answer (2, or more when unsure)
         if cross is not None:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             for q in questions:
                 for scorer in readers:
                     use_reader(index, scorer)
-                    if scorer == "learned":
+                    if scorer == "learned" and cross is not None:
                         reads.append(-1)  # a new answer starts
                     started = time.perf_counter()
                     answer = index.answer(q, mode=args.mode, threshold=0.0)

@@ -128,14 +128,14 @@ class Reader:
             order = np.argsort(-logits, kind="stable")
             top = order[: self.model.cross_top(dense)]
             readings = cross.read(question, [candidates[j].text for j in top])
-            stage2 = self.model.stage2_scores(stage2_features(logits[top], [r.score for r in readings]), dense)
+            stage2 = self.model.stage2_scores(self._stage2_rows(question, candidates, logits, top, readings), dense)
             more = self.model.cross_more(dense)
             if more is not None and float(stage2.max()) < more["below"] and len(order) > len(top):
                 # Unsure after the first reads (the weights say how unsure, chosen on training articles)
                 readings += cross.read(question, [candidates[j].text for j in order[len(top) : more["reads"]]])
                 top = order[: len(readings)]
-                stage2 = self.model.stage2_scores(stage2_features(logits[top], [r.score for r in readings]), dense,
-                                                  more=True)
+                stage2 = self.model.stage2_scores(self._stage2_rows(question, candidates, logits, top, readings),
+                                                  dense, more=True)
             at = int(np.argmax(stage2))
             i = int(top[at])
         c = candidates[i]
@@ -153,6 +153,11 @@ class Reader:
         if confidence is None:
             confidence = self.model.confidence(logits, dense)
         return Reading(c, confidence, c.start, c.end, features), span
+
+    @staticmethod
+    def _stage2_rows(question, candidates, logits, top, readings) -> np.ndarray:
+        spans = [candidates[j].text[r.start : r.end] for j, r in zip(top, readings)]
+        return stage2_features(logits[top], [r.score for r in readings], spans, question)
 
     @property
     def cross_reader(self) -> CrossReader | None:

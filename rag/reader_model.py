@@ -195,17 +195,24 @@ def decline_features(question: str, passage_text: str, best: dict[str, float], l
 # The second stage: the first stage's best few candidates, each read with the question by the cross reader
 # (rag/cross_reader.py), rescored from both. How many are read is chosen on training articles by
 # scripts/train_reader.py, and the weights file stores it.
-STAGE2_FEATURES = ("logit", "logit_gap", "cross", "cross_gap", "cross_rank")
+STAGE2_FEATURES = ("logit", "logit_gap", "cross", "cross_gap", "cross_rank", "span_chars", "span_in_question")
+SPAN_FEATURES = ("span_chars", "span_in_question")  # kept when they help out of fold (train_reader.py chooses)
 CROSS_DECLINE_FEATURES = DECLINE_FEATURES + ("cross", "stage2", "stage2_margin")
 
 
-def stage2_features(logits: np.ndarray, cross: np.ndarray) -> np.ndarray:
-    """One row per candidate read: its first-stage logit (and gap to the best), its cross-reader score (and gap
-    to the best read, and rank among those read)."""
+def stage2_features(logits: np.ndarray, cross: np.ndarray, spans: Sequence[str], question: str) -> np.ndarray:
+    """One row per candidate read (STAGE2_FEATURES): its first-stage logit (and gap to the best), its cross-reader
+    score (and gap to the best read, and rank among those read), and the cross reader's short answer in it (`spans`,
+    its text): its length in characters and the share of its words the question has (an answer that repeats the
+    question seldom answers it)."""
     logits, cross = np.asarray(logits, dtype=np.float64), np.asarray(cross, dtype=np.float64)
     ranks = np.empty(len(cross))
     ranks[np.argsort(-cross, kind="stable")] = np.arange(len(cross))
-    return np.column_stack([logits, logits - logits.max(), cross, cross - cross.max(), 1.0 / (1.0 + ranks)])
+    asked = {w.lower() for w in _WORDS.findall(question)}
+    said = [{w.lower() for w in _WORDS.findall(span)} for span in spans]
+    return np.column_stack([logits, logits - logits.max(), cross, cross - cross.max(), 1.0 / (1.0 + ranks),
+                            [float(len(span)) for span in spans],
+                            [len(w & asked) / max(1, len(w)) for w in said]])
 
 
 def cross_decline_features(base: dict[str, float], cross: float, stage2: np.ndarray, chosen: int) -> dict[str, float]:
@@ -268,10 +275,12 @@ class ReaderModel:
         return ((self.data.get("cross") or {}).get("more") or {}).get(self.feature_set(dense))
 
     def stage2_scores(self, x: np.ndarray, dense: bool, more: bool = False) -> np.ndarray:
-        """Second-stage logits of the candidates read (`more`: with the model fitted for reading further)."""
+        """Second-stage logits of the candidates read, from their stage2_features rows (the model uses the columns
+        its weights name; `more`: the model fitted for reading further)."""
         key = self.feature_set(dense)
         table = "stage2_more" if more else "stage2"
-        return self._scorer(f"{table}-{key}", self.data["cross"][table][key]).logits(x)
+        scorer = self._scorer(f"{table}-{key}", self.data["cross"][table][key])
+        return scorer.logits(x[:, [STAGE2_FEATURES.index(f) for f in scorer.features]])
 
     def decline_probability(self, features: dict[str, float], dense: bool, cross: bool = False) -> float | None:
         """P(the best sentence answers the question) from the decline model, when the weights have one (with

@@ -96,13 +96,26 @@ def read_tops(index, data, rows, scores, reader_for_title, name: str):
     return tops, [p[:, 0] for p in per], [p[:, 1:].astype(int) for p in per]
 
 
-def stage2_matrix(scores, tops, cross, n: int):
-    """Rows of the second stage over each question's best n candidates: features, candidate index, question."""
+def span_texts(index, data, tops, spans) -> list[list[str]]:
+    """Per question, the text of the cross reader's short answer in each candidate read."""
+    out = []
+    for t, per in zip(tops, spans):
+        texts = []
+        for c, (a, b) in zip(t, per):
+            start = int(data["start"][c])
+            texts.append(index.store.text(int(data["doc"][c]))[start + a : start + b])
+        out.append(texts)
+    return out
+
+
+def stage2_matrix(scores, tops, cross, n: int, spans: list[list[str]], questions: list[str]):
+    """Rows of the second stage over each question's best n candidates (all of STAGE2_FEATURES): features,
+    candidate index, question."""
     from rag.reader_model import stage2_features
 
     xs, cand, qn = [], [], []
     for k, (t, c) in enumerate(zip(tops, cross)):
-        xs.append(stage2_features(scores[t[:n]], c[:n]))
+        xs.append(stage2_features(scores[t[:n]], c[:n], spans[k][:n], questions[k]))
         cand += list(t[:n])
         qn += [k] * len(t[:n])
     return np.vstack(xs), np.asarray(cand), np.asarray(qn)

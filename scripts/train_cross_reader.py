@@ -4,12 +4,11 @@
 
 Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_held_out` is False):
   - each question with the sentence holding its gold answer's characters: target the answer's tokens;
-  - the same question with the sentence of its paragraph sharing most of its words, with the sentence of another
-    paragraph of the article sharing most of its words, and with the first stage's best sentences that do not hold
-    the answer (`--first-stage-negatives`, default 2: the sentences the cross reader has to tell the answer from
-    when it reads; out of fold, scripts/train_reader.py's folds, hybrid mode): target "no answer" (the [CLS]
-    token, as SQuAD 2.0 readers do). With `--first-stage-negatives 0`, one sentence of the paragraph at random
-    instead (the adapters before this option);
+  - the same question with two other sentences of its paragraph (the one sharing most of its words, and one at
+    random) and with the sentence of another paragraph of the article sharing most of its words: target "no
+    answer" (the [CLS] token, as SQuAD 2.0 readers do). `--first-stage-negatives N` (a trial, not shipped: see the
+    README) replaces the random sentence with the first stage's N best sentences that do not hold the answer (out
+    of fold, scripts/train_reader.py's folds, hybrid mode);
   - questions made unanswerable the SQuAD 2.0 way (`squad_reader_data.unanswerable`: a name, number or year
     swapped; a negation added or removed) with the gold sentence: target "no answer". `--no-negations` leaves the
     made-up negations out (a trial, not shipped: see the README).
@@ -247,9 +246,9 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--no-negations", action="store_true",
                         help="leave the made-up negated questions out of the \"no answer\" examples")
-    parser.add_argument("--first-stage-negatives", type=int, default=2, metavar="N",
+    parser.add_argument("--first-stage-negatives", type=int, default=0, metavar="N",
                         help="per question, the first stage's N best sentences without its answer as \"no answer\" "
-                             "examples (default 2; 0: a random sentence of its paragraph instead)")
+                             "examples instead of a random sentence of its paragraph (a trial; default 0, as shipped)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))

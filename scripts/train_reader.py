@@ -374,29 +374,53 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     the decline model with the cross reader's features, all chosen out of fold on training articles."""
     from sklearn.model_selection import GroupKFold
 
-    from cross_stage import MAX_TOP, choose, read_tops, stage2_matrix
-    from rag.reader_model import CROSS_DECLINE_FEATURES, DECLINE_FEATURES, cross_decline_features
+    from cross_stage import MAX_TOP, choose, read_tops, span_texts, stage2_matrix
+    from rag.reader_model import (
+        CROSS_DECLINE_FEATURES,
+        DECLINE_FEATURES,
+        SPAN_FEATURES,
+        STAGE2_FEATURES,
+        cross_decline_features,
+    )
 
-    tops, cross, _ = read_tops(index, train, train_rows, scores, readers, f"train-{mode}")
-    utops, ucross, _ = read_tops(index, unans, unans_rows, u_scores, readers, f"train-unanswerable-{mode}")
-    by_n = {}
-    for n in range(1, MAX_TOP + 1):
-        x, cand, qn = stage2_matrix(scores, tops, cross, n)
-        y, g = train["y"][cand], groups[train["q"][cand]]
-        ux, ucand, uqn = stage2_matrix(u_scores, utops, ucross, n)
-        ug = unans_groups[unans["q"][ucand]]
-        s2, us2 = np.zeros(len(y)), np.zeros(len(ux))
-        for tr, te in GroupKFold(n_splits=FOLDS).split(x, y, g):
-            predict = fit_kind("logistic", x[tr], y[tr])[0]
-            s2[te] = predict(x[te])
-            mask = np.isin(ug, np.unique(g[te]))
-            us2[mask] = predict(ux[mask])
-        chosen, chosen_rows = choose(qn, s2, cand)
-        by_n[n] = (float(train["y"][chosen].mean()), x, y, cand, qn, s2, chosen, chosen_rows, ux, ucand, uqn, us2)
-        print(f"{mode}: second stage over the best {n}: out-of-fold top-1 {by_n[n][0]:.4f}", flush=True)
-    # fewer reads when within 0.1 point; at most max_reads
-    n = max((k for k in by_n if k <= max_reads), key=lambda k: (round(by_n[k][0], 3), -k))
-    more = choose_more(train, {k: v[3:6] for k, v in by_n.items()}, n, more_fraction) if more_fraction else None
+    tops, cross, spans = read_tops(index, train, train_rows, scores, readers, f"train-{mode}")
+    utops, ucross, uspans = read_tops(index, unans, unans_rows, u_scores, readers, f"train-unanswerable-{mode}")
+    texts, utexts = span_texts(index, train, tops, spans), span_texts(index, unans, utops, uspans)
+    asked = [train_rows[int(train["q"][t[0]])]["question"] for t in tops]
+    uasked = [unans_rows[int(unans["q"][t[0]])]["question"] for t in utops]
+    options = {}
+    # The second stage's features: without and with the short answer's, whichever gives the better out-of-fold
+    # top-1 (reading further as chosen below for each; within 0.1 point, the fewer features).
+    for names in (tuple(f for f in STAGE2_FEATURES if f not in SPAN_FEATURES), STAGE2_FEATURES):
+        columns = [STAGE2_FEATURES.index(f) for f in names]
+        by_n = {}
+        for n in range(1, MAX_TOP + 1):
+            x, cand, qn = stage2_matrix(scores, tops, cross, n, texts, asked)
+            x = x[:, columns]
+            y, g = train["y"][cand], groups[train["q"][cand]]
+            ux, ucand, uqn = stage2_matrix(u_scores, utops, ucross, n, utexts, uasked)
+            ux = ux[:, columns]
+            ug = unans_groups[unans["q"][ucand]]
+            s2, us2 = np.zeros(len(y)), np.zeros(len(ux))
+            for tr, te in GroupKFold(n_splits=FOLDS).split(x, y, g):
+                predict = fit_kind("logistic", x[tr], y[tr])[0]
+                s2[te] = predict(x[te])
+                mask = np.isin(ug, np.unique(g[te]))
+                us2[mask] = predict(ux[mask])
+            chosen, chosen_rows = choose(qn, s2, cand)
+            by_n[n] = (float(train["y"][chosen].mean()), x, y, cand, qn, s2, chosen, chosen_rows, ux, ucand, uqn,
+                       us2)
+            print(f"{mode}: second stage over the best {n} ({len(names)} features): out-of-fold top-1 "
+                  f"{by_n[n][0]:.4f}", flush=True)
+        # fewer reads when within 0.1 point; at most max_reads
+        n = max((k for k in by_n if k <= max_reads), key=lambda k: (round(by_n[k][0], 3), -k))
+        more = choose_more(train, {k: v[3:6] for k, v in by_n.items()}, n, more_fraction) if more_fraction else None
+        picked = adaptive_picks({k: v[3:6] for k, v in by_n.items()}, n, more, len(tops))[0]
+        options[names] = (float(train["y"][picked].mean()), by_n, n, more)
+        print(f"{mode}: {len(names)} features, reading {n} and {more}: out-of-fold top-1 {options[names][0]:.4f}",
+              flush=True)
+    names = max(options, key=lambda k: (round(options[k][0], 3), -len(k)))
+    _, by_n, n, more = options[names]
     a_picked, a_stage2, a_at, a_more = adaptive_picks({k: v[3:6] for k, v in by_n.items()}, n, more, len(tops))
     u_picked, u_stage2, u_at, _ = adaptive_picks({k: v[9:12] for k, v in by_n.items()}, n, more, len(utops))
     _, x, y = by_n[n][:3]
@@ -416,10 +440,10 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     dentry, threshold, behaviour, dprob = fit_decline(xa, right, xu, groups[train["q"][a_picked]],
                                                      unans_groups[unans["q"][u_picked]])
     stage2 = fit_kind("logistic", x, y)[1]
-    from rag.reader_model import STAGE2_FEATURES
 
     report.setdefault("cross", {})[mode] = {
         "top1_oof_by_reads": {k: v[0] for k, v in by_n.items()}, "reads": n, "more": more,
+        "stage2_features": list(names), "top1_oof_adaptive_by_features": {len(k): v[0] for k, v in options.items()},
         "top1_oof_adaptive": float(train["y"][a_picked].mean()), "reading_more_oof": float(np.mean(a_more)),
         "decline_threshold": threshold, "train_oof_correct_behaviour": behaviour,
         "train_oof_ece_mix": ece(dprob, np.concatenate([right, np.zeros(len(xu))]))}
@@ -428,33 +452,38 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     fitted = {"top": n, "more": None, "stage2_more": None}
     if more is not None:
         mx, my = by_n[more["reads"]][1:3]
-        fitted |= {"more": more, "stage2_more": {"features": list(STAGE2_FEATURES), **fit_kind("logistic", mx, my)[1]},
+        fitted |= {"more": more, "stage2_more": {"features": list(names), **fit_kind("logistic", mx, my)[1]},
                    "train_x_more": mx, "train_y_more": my}
-    return fitted | {"threshold": threshold, "stage2": {"features": list(STAGE2_FEATURES), **stage2},
+    return fitted | {"threshold": threshold, "stage2": {"features": list(names), **stage2},
             "decline_model": {"features": list(CROSS_DECLINE_FEATURES), **dentry}, "train_x": x, "train_y": y}
 
 
 def heldout_cross(index, held, held_rows, scores, fitted, mode):
     """Held-out top-sentence containment after the second stage (reading further when unsure, as the reader does),
     the short answer's EM/F1, and the second stage's ablation (over the first reads) (reported only)."""
-    from cross_stage import choose, read_tops, shipped_reader, stage2_matrix
+    from cross_stage import choose, read_tops, shipped_reader, span_texts, stage2_matrix
     from rag.evaluation.metrics import exact_match, token_f1
     from rag.reader_model import STAGE2_FEATURES
     from rag.trees import Scorer
 
     tops, cross, spans = read_tops(index, held, held_rows, scores, shipped_reader(), f"heldout-{mode}")
-    x, cand, qn = stage2_matrix(scores, tops, cross, fitted["top"])
+    texts = span_texts(index, held, tops, spans)
+    asked = [held_rows[int(held["q"][t[0]])]["question"] for t in tops]
+    names = fitted["stage2"]["features"]
+    columns = [STAGE2_FEATURES.index(f) for f in names]
+    x, cand, qn = stage2_matrix(scores, tops, cross, fitted["top"], texts, asked)
+    x = x[:, columns]
     tables = {fitted["top"]: (cand, qn, Scorer(fitted["stage2"]).logits(x))}
     more = fitted["more"]
     if more is not None:
-        mx, mcand, mqn = stage2_matrix(scores, tops, cross, more["reads"])
-        tables[more["reads"]] = (mcand, mqn, Scorer(fitted["stage2_more"]).logits(mx))
+        mx, mcand, mqn = stage2_matrix(scores, tops, cross, more["reads"], texts, asked)
+        tables[more["reads"]] = (mcand, mqn, Scorer(fitted["stage2_more"]).logits(mx[:, columns]))
     picked, _, ats, flags = adaptive_picks(tables, fitted["top"], more, len(tops))
     right = contained_top(index, held, held_rows, picked)
     fixed = contained_top(index, held, held_rows, choose(qn, tables[fitted["top"]][2], cand)[0]).mean()
     ablation = {}  # each second-stage feature left out, refitted on the training articles' out-of-fold readings
-    for j, name in enumerate(STAGE2_FEATURES):
-        keep = [i for i in range(len(STAGE2_FEATURES)) if i != j]
+    for j, name in enumerate(names):
+        keep = [i for i in range(len(names)) if i != j]
         s = fit_kind("logistic", fitted["train_x"][:, keep], fitted["train_y"])[0](x[:, keep])
         ablation[f"without {name}"] = float(contained_top(index, held, held_rows, choose(qn, s, cand)[0]).mean()
                                             - fixed)

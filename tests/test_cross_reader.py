@@ -103,3 +103,14 @@ def test_it_reads_further_only_when_unsure_after_the_first_reads(lexical_index, 
     assert sum(read) == reads
     assert rescored[-1] == (reads, reads > 2)
     assert "Majid Sadeghi Dolatabadi" in lexical_index.store.text(verdict.doc_index)[verdict.start : verdict.end]
+
+
+def test_the_second_stage_sees_the_short_answer_and_whether_it_repeats_the_question():
+    from rag.reader_model import STAGE2_FEATURES, stage2_features
+
+    x = stage2_features([1.0, 0.5], [2.0, 3.0], ["Jalalabad", "Majid Sadeghi Dolatabadi"], QUESTION)
+    cols = dict(zip(STAGE2_FEATURES, x.T))
+    assert cols["span_in_question"].tolist() == [1.0, 0.0]
+    assert cols["span_chars"].tolist() == [9.0, 24.0]
+    assert cols["cross_gap"].tolist() == [-1.0, 0.0] and cols["cross_rank"].tolist() == [0.5, 1.0]
+    assert cols["logit_gap"].tolist() == [0.0, -0.5]
