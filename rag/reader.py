@@ -6,10 +6,10 @@ rank and scores, position, and the question-sentence cosine when the question wa
 the learned model shipped in `reader_weights.json` (`reader_model.ReaderModel`). The best two are then read with
 the question by the cross reader (`cross_reader.CrossReader`, the bundled encoder with LoRA adapters), and a second
 stage picks among them from both scores; when its best score is low (the least sure questions), the next few are
-read too and a second stage fitted for that many picks. The cross reader's best span is the short answer. The confidence is the
-calibrated probability that the chosen sentence holds the answer (the decline model sees the cross reader's score
-too); below the decline threshold the reader declines. Without the cross reader (its adapters missing, or the
-ONNX export impossible) the first stage answers alone, with its own decline model and threshold.
+read too and a second stage fitted for that many picks. The cross reader's best span is the short answer. The
+confidence is the calibrated probability that the chosen sentence holds the answer (the decline model sees the
+cross reader's score too); below the decline threshold the reader declines. Without the cross reader (its adapters
+missing, or the ONNX export impossible) the first stage answers alone, with its own decline model and threshold.
 Sentence vectors come from the store when it kept them at indexing, so a question costs one query embedding,
 not one per candidate. `scorer="rules"` keeps the earlier hand-set scores (`scoring.score_candidates`) for
 comparison. The result is a span of a document, optionally trimmed to a clause, with the short answer inside

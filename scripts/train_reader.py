@@ -360,8 +360,8 @@ def choose_more(train, tables, n, max_fraction):
         for share in (f for f in MORE_FRACTIONS if f <= max_fraction + 1e-9):
             more = {"reads": reads, "below": float(np.quantile(best, share))}
             options[(share, reads)] = (float(train["y"][adaptive_picks(tables, n, more, nq)[0]].mean()), more)
-            print(f"  reading {reads} for the least sure {share:.0%}: out-of-fold top-1 {options[(share, reads)][0]:.4f}",
-                  flush=True)
+            top1 = options[(share, reads)][0]
+            print(f"  reading {reads} for the least sure {share:.0%}: out-of-fold top-1 {top1:.4f}", flush=True)
     if not options:
         return None
     key = max(options, key=lambda k: (round(options[k][0], 3), -k[0], -k[1]))
