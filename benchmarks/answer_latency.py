@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         spans = dict.fromkeys(readers, 0)
         use_reader(index, "learned")
         cross = index.reader.cross_reader if "learned" in readers else None
-        reads: list[int] = []  # sentences the cross reader read per learned answer (2, or more when unsure)
+        reads: list[int] = []  # sentences per call of the cross reader
+        per_answer: list[int] = []  # sentences the cross reader read per learned answer (2, or more when unsure)
         if cross is not None:
             real_read = cross.read
             cross.read = lambda question, sentences: reads.append(len(sentences)) or real_read(question, sentences)
@@ -71,11 +72,12 @@ def main(argv: list[str] | None = None) -> int:
             for q in questions:
                 for scorer in readers:
                     use_reader(index, scorer)
-                    if scorer == "learned" and cross is not None:
-                        reads.append(-1)  # a new answer starts
+                    before = len(reads)
                     started = time.perf_counter()
                     answer = index.answer(q, mode=args.mode, threshold=0.0)
                     answer_ms[scorer].append((time.perf_counter() - started) * 1000)
+                    if scorer == "learned" and cross is not None:
+                        per_answer.append(sum(reads[before:]))
                     spans[scorer] += answer.span is not None
                 started = time.perf_counter()
                 encoder.encode_queries([q])
@@ -87,24 +89,12 @@ def main(argv: list[str] | None = None) -> int:
               f"; with a short answer {spans[scorer]} times): "
               f"Index.answer p50 {a50:.1f} ms, p95 {a95:.1f} ms, ratio to one query embedding {a50 / e50:.2f}")
     print(f"one encode_queries of the same question: p50 {e50:.1f} ms, p95 {e95:.1f} ms")
-    if reads:
+    if per_answer:
         from collections import Counter
 
-        per_answer = Counter(sum(group) for group in _groups(reads))
         print("learned reader, sentences the cross reader read per answer (more when unsure after the first): "
-              + ", ".join(f"{n}: {count} answers" for n, count in sorted(per_answer.items())))
+              + ", ".join(f"{n}: {count} answers" for n, count in sorted(Counter(per_answer).items())))
     return 0
-
-
-def _groups(marked: list[int]) -> list[list[int]]:
-    """Split a list at its -1 markers (one group per answer)."""
-    out: list[list[int]] = []
-    for x in marked:
-        if x < 0:
-            out.append([])
-        else:
-            out[-1].append(x)
-    return out
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ from .reader_model import (
     decline_features,
     default_model,
     sentence_features,
-    stage2_features,
 )
+from .second_stage import stage2_features
 from .scoring import Candidate, Reading, answer_noun, score_candidates, trim_to_clause
 from .spans import best_span
 from .store import Store

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .second_stage import STAGE2_FEATURES
 from .trees import Scorer
 from .scoring import (
     _CAPITALISED,
@@ -192,27 +193,8 @@ def decline_features(question: str, passage_text: str, best: dict[str, float], l
             "negation": float(bool(_NEGATION.search(question)))}
 
 
-# The second stage: the first stage's best few candidates, each read with the question by the cross reader
-# (rag/cross_reader.py), rescored from both. How many are read is chosen on training articles by
-# scripts/train_reader.py, and the weights file stores it.
-STAGE2_FEATURES = ("logit", "logit_gap", "cross", "cross_gap", "cross_rank", "span_chars", "span_in_question")
-SPAN_FEATURES = ("span_chars", "span_in_question")  # kept when they help out of fold (train_reader.py chooses)
+# The decline model with the cross reader: its features and the second stage's verdict on the chosen sentence.
 CROSS_DECLINE_FEATURES = DECLINE_FEATURES + ("cross", "stage2", "stage2_margin")
-
-
-def stage2_features(logits: np.ndarray, cross: np.ndarray, spans: Sequence[str], question: str) -> np.ndarray:
-    """One row per candidate read (STAGE2_FEATURES): its first-stage logit (and gap to the best), its cross-reader
-    score (and gap to the best read, and rank among those read), and the cross reader's short answer in it (`spans`,
-    its text): its length in characters and the share of its words the question has (an answer that repeats the
-    question seldom answers it)."""
-    logits, cross = np.asarray(logits, dtype=np.float64), np.asarray(cross, dtype=np.float64)
-    ranks = np.empty(len(cross))
-    ranks[np.argsort(-cross, kind="stable")] = np.arange(len(cross))
-    asked = {w.lower() for w in _WORDS.findall(question)}
-    said = [{w.lower() for w in _WORDS.findall(span)} for span in spans]
-    return np.column_stack([logits, logits - logits.max(), cross, cross - cross.max(), 1.0 / (1.0 + ranks),
-                            [float(len(span)) for span in spans],
-                            [len(w & asked) / max(1, len(w)) for w in said]])
 
 
 def cross_decline_features(base: dict[str, float], cross: float, stage2: np.ndarray, chosen: int) -> dict[str, float]:

@@ -111,7 +111,7 @@ def span_texts(index, data, tops, spans) -> list[list[str]]:
 def stage2_matrix(scores, tops, cross, n: int, spans: list[list[str]], questions: list[str]):
     """Rows of the second stage over each question's best n candidates (all of STAGE2_FEATURES): features,
     candidate index, question."""
-    from rag.reader_model import stage2_features
+    from rag.second_stage import stage2_features
 
     xs, cand, qn = [], [], []
     for k, (t, c) in enumerate(zip(tops, cross)):

@@ -375,13 +375,8 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     from sklearn.model_selection import GroupKFold
 
     from cross_stage import MAX_TOP, choose, read_tops, span_texts, stage2_matrix
-    from rag.reader_model import (
-        CROSS_DECLINE_FEATURES,
-        DECLINE_FEATURES,
-        SPAN_FEATURES,
-        STAGE2_FEATURES,
-        cross_decline_features,
-    )
+    from rag.reader_model import CROSS_DECLINE_FEATURES, DECLINE_FEATURES, cross_decline_features
+    from rag.second_stage import SHORT_ANSWER_FEATURES, STAGE2_FEATURES
 
     tops, cross, spans = read_tops(index, train, train_rows, scores, readers, f"train-{mode}")
     utops, ucross, uspans = read_tops(index, unans, unans_rows, u_scores, readers, f"train-unanswerable-{mode}")
@@ -391,7 +386,7 @@ def fit_cross(index, train, train_rows, scores, unans, unans_rows, u_scores, gro
     options = {}
     # The second stage's features: without and with the short answer's, whichever gives the better out-of-fold
     # top-1 (reading further as chosen below for each; within 0.1 point, the fewer features).
-    for names in (tuple(f for f in STAGE2_FEATURES if f not in SPAN_FEATURES), STAGE2_FEATURES):
+    for names in (tuple(f for f in STAGE2_FEATURES if f not in SHORT_ANSWER_FEATURES), STAGE2_FEATURES):
         columns = [STAGE2_FEATURES.index(f) for f in names]
         by_n = {}
         for n in range(1, MAX_TOP + 1):
@@ -463,7 +458,7 @@ def heldout_cross(index, held, held_rows, scores, fitted, mode):
     the short answer's EM/F1, and the second stage's ablation (over the first reads) (reported only)."""
     from cross_stage import choose, read_tops, shipped_reader, span_texts, stage2_matrix
     from rag.evaluation.metrics import exact_match, token_f1
-    from rag.reader_model import STAGE2_FEATURES
+    from rag.second_stage import STAGE2_FEATURES
     from rag.trees import Scorer
 
     tops, cross, spans = read_tops(index, held, held_rows, scores, shipped_reader(), f"heldout-{mode}")

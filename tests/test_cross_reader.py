@@ -106,7 +106,7 @@ def test_it_reads_further_only_when_unsure_after_the_first_reads(lexical_index, 
 
 
 def test_the_second_stage_sees_the_short_answer_and_whether_it_repeats_the_question():
-    from rag.reader_model import STAGE2_FEATURES, stage2_features
+    from rag.second_stage import STAGE2_FEATURES, stage2_features
 
     x = stage2_features([1.0, 0.5], [2.0, 3.0], ["Jalalabad", "Majid Sadeghi Dolatabadi"], QUESTION)
     cols = dict(zip(STAGE2_FEATURES, x.T))
