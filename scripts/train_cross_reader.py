@@ -11,7 +11,8 @@ Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_
     of fold, scripts/train_reader.py's folds, hybrid mode);
   - questions made unanswerable the SQuAD 2.0 way (`squad_reader_data.unanswerable`: a name, number or year
     swapped; a negation added or removed) with the gold sentence: target "no answer". `--no-negations` leaves the
-    made-up negations out (a trial, not shipped: see the README).
+    made-up negations out, and `--unanswerable-rounds 2` makes each question unanswerable a second, other way
+    (trials, not shipped: see the README).
 A sentence that contains a gold answer's text is never used as a "no answer" example.
 
 `--validate` fits on 17 training articles and reports on the other 3 (still training articles: nothing held out
@@ -71,10 +72,12 @@ def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, 
             for t in tops_per_question(data["q"], scores, per_question)}
 
 
-def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0):
+def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0,
+             rounds: int = 1):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
     With `tops` (first_stage_tops) and `hard` > 0, the first `hard` of a question's first-stage candidates that do
-    not hold its answer replace the random sentence of its paragraph."""
+    not hold its answer replace the random sentence of its paragraph. `rounds` > 1 makes the questions unanswerable
+    that many times, each round giving each question another kind of change (and other swaps)."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
 
@@ -123,11 +126,18 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
             if usable(s, e, t):
                 out.append((r["question"], t[s:e], -1, -1))
     contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
-    made = sd.unanswerable(rows, contexts, seed=seed + 101)
-    for m, gold in zip(made, golds):
-        if m["kind"] in (("swap", "negation") if negations else ("swap",)) and gold is not None:
-            doc, start, end = gold
-            out.append((m["question"], store.text(doc)[start:end], -1, -1))
+    made_up = set()
+    for k in range(rounds):
+        # round k shifts the questions by 2k places in unanswerable's cycle of kinds (swap, negation, removed, swap)
+        shift = (2 * k) % len(rows) if rows else 0
+        turned, turned_golds = rows[shift:] + rows[:shift], golds[shift:] + golds[:shift]
+        made = sd.unanswerable(turned, contexts, seed=seed + 101 + 101 * k)
+        for m, gold in zip(made, turned_golds):
+            if m["kind"] in (("swap", "negation") if negations else ("swap",)) and gold is not None:
+                if k == 0 or (m["question"], gold) not in made_up:
+                    made_up.add((m["question"], gold))
+                    doc, start, end = gold
+                    out.append((m["question"], store.text(doc)[start:end], -1, -1))
     return out
 
 
@@ -249,6 +259,9 @@ def main(argv=None) -> int:
     parser.add_argument("--first-stage-negatives", type=int, default=0, metavar="N",
                         help="per question, the first stage's N best sentences without its answer as \"no answer\" "
                              "examples instead of a random sentence of its paragraph (a trial; default 0, as shipped)")
+    parser.add_argument("--unanswerable-rounds", type=int, default=1, metavar="N",
+                        help="make each training question unanswerable N times, each time another way (a trial; "
+                             "default 1, as shipped)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
@@ -279,7 +292,8 @@ def main(argv=None) -> int:
         runs.append((rows, Path(args.out)))
     tops = first_stage_tops(index) if args.first_stage_negatives else None
     for fit_rows, out in runs:
-        data = examples(index, fit_rows, negations=not args.no_negations, tops=tops, hard=args.first_stage_negatives)
+        data = examples(index, fit_rows, negations=not args.no_negations, tops=tops, hard=args.first_stage_negatives,
+                        rounds=args.unanswerable_rounds)
         fitted_titles = {r["title"] for r in fit_rows}
         print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
               f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)

@@ -1,5 +1,6 @@
 """The training scripts' own logic on small made-up data: the cross reader's "no answer" examples from the first
-stage's candidates, and the reader reading further only for the questions it is least sure of."""
+stage's candidates and from a second round of made-up unanswerable questions, and the reader reading further only
+for the questions it is least sure of."""
 
 from __future__ import annotations
 
@@ -79,3 +80,25 @@ def test_how_far_to_read_is_chosen_by_top_1_on_the_training_questions():
     y[[0, 7]] = 1
     more = train_reader.choose_more({"y": y}, {2: first, 3: first, 4: further}, 2, 0.5)
     assert more["reads"] == 4 and more["below"] > -1.0
+
+
+def test_a_second_round_makes_each_question_unanswerable_another_way(small_index):
+    from rag.documents import doc_id_for
+
+    def row(n, question, answer, text):
+        return {"id": f"q{n}", "question": question, "title": "Bridge", "held_out": False,
+                "doc_id": doc_id_for(text), "answers": [(answer, text.index(answer))]}
+
+    rows = [row(0, "Who designed the bridge?", "Anna Berg", ARTICLE[0]),
+            row(1, "When did the bridge open?", "1932", ARTICLE[0]),
+            row(2, "What was rebuilt after a fire?", "Its roof", ARTICLE[1]),
+            row(3, "Who was the new roof drawn by?", "Anna Berg", ARTICLE[1])]
+    asked = {r["question"] for r in rows}
+
+    def made_up(rounds):
+        return {q for q, s, a, *_ in train_cross_reader.examples(small_index, rows, rounds=rounds)
+                if a < 0 and q not in asked}
+
+    once, twice = made_up(1), made_up(2)
+    assert once < twice  # the first round's questions are kept, and more are made
+    assert "Who was not the new roof drawn by?" in twice - once  # row 3 was swapped in round 1, negated in round 2
