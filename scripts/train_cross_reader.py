@@ -76,8 +76,8 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
              rounds: int = 1):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
     With `tops` (first_stage_tops) and `hard` > 0, the first `hard` of a question's first-stage candidates that do
-    not hold its answer replace the random sentence of its paragraph. `rounds` > 1 makes the questions unanswerable
-    that many times, each round giving each question another kind of change (and other swaps)."""
+    not hold its answer replace the random sentence of its paragraph. `rounds` 2 makes the questions unanswerable a
+    second time, each question by another kind of change than in the first round (and other swaps)."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
 
@@ -259,9 +259,9 @@ def main(argv=None) -> int:
     parser.add_argument("--first-stage-negatives", type=int, default=0, metavar="N",
                         help="per question, the first stage's N best sentences without its answer as \"no answer\" "
                              "examples instead of a random sentence of its paragraph (a trial; default 0, as shipped)")
-    parser.add_argument("--unanswerable-rounds", type=int, default=1, metavar="N",
-                        help="make each training question unanswerable N times, each time another way (a trial; "
-                             "default 1, as shipped)")
+    parser.add_argument("--unanswerable-rounds", type=int, default=1, choices=(1, 2),
+                        help="make each training question unanswerable once or twice, the second time another way "
+                             "(a trial; default 1, as shipped)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
