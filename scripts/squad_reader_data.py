@@ -224,6 +224,49 @@ _NUM = re.compile(r"\b\d[\d,.]*\b")
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)\b")
 
 
+_NEGATED = re.compile(r"\b(not|never|no|nor|cannot)\b|n't\b", re.IGNORECASE)
+_AUXILIARY_TAGS = ("VBZ", "VBD", "VBP", "MD")  # a finite auxiliary takes "not" after it
+_DO = {"VBD": "did not ", "VBZ": "does not ", "VBP": "do not "}  # a finite main verb becomes do + not + lemma
+
+
+def sentence_parser():
+    """spaCy's small English pipeline (the indexing tagger's, hashes checked) with its tagger, parser and
+    lemmatizer: what `negate_sentence` needs. Training only."""
+    import spacy
+
+    from rag.entity_tagger import model_folder, verify
+
+    folder = model_folder()
+    verify(folder)
+    return spacy.load(folder, exclude=["senter", "ner"])
+
+
+def negate_sentence(nlp, text: str, start: int, end: int) -> tuple[str, int, int] | None:
+    """`text` with its main verb negated ("won" -> "did not win", "was built" -> "was not built") and the answer
+    at [start, end) moved with it; None when the sentence already holds a negation, its root is not a finite verb,
+    or the change would touch the answer. Used to make answerable negated pairs: the question with "not" added
+    (`unanswerable`'s negation) asked of the sentence negated the same way still has its answer."""
+    if _NEGATED.search(text):
+        return None
+    doc = nlp(text)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ not in ("VERB", "AUX"):
+        return None
+    aux = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.tag_ in _AUXILIARY_TAGS and c.i < root.i]
+    if aux or (root.lemma_ == "be" and root.tag_ in _AUXILIARY_TAGS):
+        token = aux[0] if aux else root
+        cut = token.idx + len(token.text)
+        a, b, new = cut, cut, " not"
+    elif root.tag_ in _DO:
+        a, b, new = root.idx, root.idx + len(root.text), _DO[root.tag_] + root.lemma_
+    else:
+        return None
+    if a < end and b > start or a == b == start:  # the change would touch the answer
+        return None
+    shift = len(new) - (b - a) if a <= start else 0
+    return text[:a] + new + text[b:], start + shift, end + shift
+
+
 def unanswerable(rows: list[dict], contexts: dict[str, str], seed: int = 0, per_kind: int | None = None) -> list[dict]:
     """Questions the corpus does not answer, made the SQuAD 2.0 way from `rows` (one per question, in turn):
       - "swap": a year, number or capitalised name of the question replaced by another of the same kind taken

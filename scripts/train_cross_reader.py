@@ -73,11 +73,13 @@ def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, 
 
 
 def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0,
-             rounds: int = 1):
+             rounds: int = 1, negated_pairs: bool = False):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
     With `tops` (first_stage_tops) and `hard` > 0, the first `hard` of a question's first-stage candidates that do
     not hold its answer replace the random sentence of its paragraph. `rounds` 2 makes the questions unanswerable a
-    second time, each question by another kind of change than in the first round (and other swaps)."""
+    second time, each question by another kind of change than in the first round (and other swaps). With
+    `negated_pairs`, a question made unanswerable by adding "not" is also asked of its gold sentence negated the
+    same way (`squad_reader_data.negate_sentence`), with its answer: "not" alone no longer means "no answer"."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
 
@@ -94,6 +96,7 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
         if d not in docs_of_title[r["title"]]:
             docs_of_title[r["title"]].append(d)
     out = []
+    in_sentence: dict[str, tuple[str, int, int]] = {}  # question id -> its gold sentence and answer in it
     golds = gold_sentences(index, rows)
     for r, gold in zip(rows, golds):
         if gold is None:
@@ -102,6 +105,7 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
         text = store.text(doc)
         answer = next((a, s) for a, s in r["answers"] if start <= s and s + len(a) <= end)
         out.append((r["question"], text[start:end], answer[1] - start, answer[1] - start + len(answer[0])))
+        in_sentence[r["id"]] = out[-1][1:]
         answers = [a.lower() for a, _ in r["answers"]]
         qwords = _words(r["question"])
 
@@ -127,17 +131,22 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
                 out.append((r["question"], t[s:e], -1, -1))
     contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
     made_up = set()
+    nlp = sd.sentence_parser() if negated_pairs and negations else None
     for k in range(rounds):
         # round k shifts the questions by 2k places in unanswerable's cycle of kinds (swap, negation, removed, swap)
         shift = (2 * k) % len(rows) if rows else 0
         turned, turned_golds = rows[shift:] + rows[:shift], golds[shift:] + golds[:shift]
         made = sd.unanswerable(turned, contexts, seed=seed + 101 + 101 * k)
-        for m, gold in zip(made, turned_golds):
+        for m, gold, r in zip(made, turned_golds, turned):
             if m["kind"] in (("swap", "negation") if negations else ("swap",)) and gold is not None:
                 if k == 0 or (m["question"], gold) not in made_up:
                     made_up.add((m["question"], gold))
                     doc, start, end = gold
                     out.append((m["question"], store.text(doc)[start:end], -1, -1))
+                    if nlp is not None and m["kind"] == "negation" and " not " not in r["question"]:
+                        negated = sd.negate_sentence(nlp, *in_sentence[r["id"]])
+                        if negated is not None:
+                            out.append((m["question"], *negated))
     return out
 
 
@@ -262,6 +271,9 @@ def main(argv=None) -> int:
     parser.add_argument("--unanswerable-rounds", type=int, default=1, choices=(1, 2),
                         help="make each training question unanswerable once or twice, the second time another way "
                              "(a trial; default 1, as shipped)")
+    parser.add_argument("--negated-pairs", action="store_true",
+                        help="also ask each question made unanswerable by an added \"not\" of its gold sentence "
+                             "negated the same way, with its answer (a trial)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
@@ -293,7 +305,7 @@ def main(argv=None) -> int:
     tops = first_stage_tops(index) if args.first_stage_negatives else None
     for fit_rows, out in runs:
         data = examples(index, fit_rows, negations=not args.no_negations, tops=tops, hard=args.first_stage_negatives,
-                        rounds=args.unanswerable_rounds)
+                        rounds=args.unanswerable_rounds, negated_pairs=args.negated_pairs)
         fitted_titles = {r["title"] for r in fit_rows}
         print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
               f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)

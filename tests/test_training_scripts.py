@@ -102,3 +102,30 @@ def test_a_second_round_makes_each_question_unanswerable_another_way(small_index
     once, twice = made_up(1), made_up(2)
     assert once < twice  # the first round's questions are kept, and more are made
     assert "Who was not the new roof drawn by?" in twice - once  # row 3 was swapped in round 1, negated in round 2
+
+
+def test_a_question_negated_with_its_sentence_keeps_its_answer(small_index):
+    import squad_reader_data as sd
+
+    from rag.documents import doc_id_for
+
+    nlp = sd.sentence_parser()
+    negated, start, end = sd.negate_sentence(nlp, "Tesla won the prize in 1890.", 23, 27)
+    assert (negated, negated[start:end]) == ("Tesla did not win the prize in 1890.", "1890")
+    assert sd.negate_sentence(nlp, "The tower was built in 1889.", 23, 27)[0] == "The tower was not built in 1889."
+    assert sd.negate_sentence(nlp, "It was never built.", 0, 2) is None  # already negated
+    assert sd.negate_sentence(nlp, "Tesla won the prize.", 6, 9) is None  # the change would touch the answer
+
+    text = ARTICLE[0]
+    rows = [{"id": f"q{n}", "question": q, "title": "Bridge", "held_out": False, "doc_id": doc_id_for(text),
+             "answers": [(a, text.index(a))]}
+            for n, (q, a) in enumerate([("Who designed the bridge?", "Anna Berg"), ("When did the bridge open?", "1932")])]
+    pairs = {(q, s[a:b] if a >= 0 else None)
+             for q, s, a, b in train_cross_reader.examples(small_index, rows, negated_pairs=True)}
+    plain = {(q, s[a:b] if a >= 0 else None) for q, s, a, b in train_cross_reader.examples(small_index, rows)}
+    # row 1 is the negation of unanswerable's cycle: asked of its own sentence it has no answer; asked of the
+    # sentence negated the same way it keeps its answer
+    assert ("When did not the bridge open?", None) in plain and ("When did not the bridge open?", None) in pairs
+    assert pairs - plain == {("When did not the bridge open?", "1932")}
+    sentences = {s for q, s, a, _ in train_cross_reader.examples(small_index, rows, negated_pairs=True) if a >= 0}
+    assert "The bridge did not open in 1932." in sentences
