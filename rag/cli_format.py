@@ -171,8 +171,8 @@ def format_calibration(calibration: Calibration) -> str:
         lines.append(f"Correct behaviour away from the questions it was chosen on ({calibration.heldout_method}): "
                      f"{calibration.heldout_correct_behaviour:.3f}; the in-sample figure above is optimistic.")
     else:
-        lines.append("Too few questions to estimate it away from the questions it was chosen on; the figure above "
-                     "is in-sample.")
+        lines.append("The held-out set had no results in this mode: no figure away from the questions the threshold "
+                     "was chosen on, so the in-sample figure above is optimistic.")
     if calibration.stored:
         lines.append(f"Stored in the index for {calibration.mode} mode and this reader version; `rag ask` and "
                      "`rag chat` now decline below it.")

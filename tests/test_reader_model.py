@@ -105,8 +105,16 @@ def test_cross_validated_calibration_scores_away_from_the_chosen_set():
     rng = np.random.default_rng(0)
     results = [_result(i, True, float(rng.uniform(0.5, 1)), True) for i in range(40)]
     results += [_result(100 + i, False, float(rng.uniform(0, 0.5)), False) for i in range(40)]
-    assert cross_validated(results) >= 0.9
-    assert cross_validated(results[:5]) is None
+    assert cross_validated(results)[0] >= 0.9
+    assert cross_validated(results)[1] == "5-fold cross-validation"
+    # a small set is scored leave-one-out, never only in-sample: two answerable and two unanswerable questions
+    # with overlapping confidences, so each left-out question meets a threshold chosen without it
+    small = [_result(0, True, 0.9, True), _result(1, True, 0.3, True), _result(2, False, 0.4, False),
+             _result(3, False, 0.1, False)]
+    score, how = cross_validated(small)
+    assert how == "leave-one-out cross-validation"
+    assert score < 1.0  # in-sample, a threshold of 0.35 gets three of four right; left out, fewer
+    assert cross_validated(small[:1]) is None
 
 
 def test_plot_writes_a_png(tmp_path):

@@ -54,21 +54,28 @@ def choose_threshold(results: Sequence[QuestionResult]) -> float:
     return max(options, key=lambda o: (_point(results, o[0]).correct_behaviour, o[1], -o[0]))[0]
 
 
-def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> float | None:
-    """Correct behaviour of thresholds chosen without the questions they are scored on: the questions are split
-    into `folds` parts (by a hash of their id), each part is scored at the threshold chosen on the others."""
+def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> tuple[float, str] | None:
+    """Correct behaviour of thresholds chosen without the questions they are scored on, and how it was measured:
+    the questions are split into `folds` parts (by a hash of their id), each part scored at the threshold chosen on
+    the others; under 2 * `folds` questions, each question is scored at the threshold chosen on all the others
+    (leave-one-out). None for fewer than two questions."""
     import hashlib
 
-    if len(results) < 2 * folds:
+    if len(results) < 2:
         return None
-    part = [int(hashlib.sha1(r.id.encode()).hexdigest(), 16) % folds for r in results]
+    if len(results) < 2 * folds:
+        folds, how = len(results), "leave-one-out cross-validation"
+        part = list(range(len(results)))
+    else:
+        how = f"{folds}-fold cross-validation"
+        part = [int(hashlib.sha1(r.id.encode()).hexdigest(), 16) % folds for r in results]
     right = 0.0
     for f in range(folds):
         train = [r for r, p in zip(results, part) if p != f]
         test = [r for r, p in zip(results, part) if p == f]
         if test:
             right += _point(test, choose_threshold(train)).correct_behaviour * len(test)
-    return right / len(results)
+    return right / len(results), how
 
 
 def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True,
@@ -79,6 +86,9 @@ def calibrate(report: EvaluationReport, index, mode: str | None = None, store: b
     if mode_report is None or not mode_report.available:
         raise InputError(f"the report has no {mode} results to calibrate on; evaluate with --mode {mode}")
     results = mode_report.results
+    if len(results) < 2 and heldout is None:
+        raise InputError("calibration needs at least two questions, so that its figure is measured on questions "
+                         "the threshold was not chosen on; add questions to the set or pass --heldout")
     if not any(r.answerable for r in results) or all(r.answerable for r in results):
         logger.warning("the question set needs both answerable and unanswerable questions for calibration to "
                        "weigh answering against declining; add some of the kind it lacks")
@@ -91,7 +101,7 @@ def calibrate(report: EvaluationReport, index, mode: str | None = None, store: b
         # Scored on a second set the threshold was not chosen on.
         estimate, how = _point(heldout.modes[mode].results, threshold).correct_behaviour, "held-out set"
     else:
-        estimate, how = cross_validated(results), f"{CV_FOLDS}-fold cross-validation"
+        estimate, how = cross_validated(results) or (None, "")
     return Calibration(mode=mode, threshold=threshold, previous=previous, best=_point(results, threshold),
                        curve=curve, stored=store, heldout_correct_behaviour=estimate, heldout_method=how)
 

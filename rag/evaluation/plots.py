@@ -83,7 +83,7 @@ def plot(results: Sequence[QuestionResult], threshold: float, path, title: str =
                    label="mean confidence")
     right.set_xlabel("confidence")
     right.set_ylabel("answered correctly (answerable questions)")
-    right.set_title("reliability" + (f" (ECE {ece:.3f})" if ece is not None else ""))
+    right.set_title("reliability on answerable questions" + (f" (ECE {ece:.3f})" if ece is not None else ""))
     right.set_xlim(0, 1)
     right.set_ylim(0, 1.02)
     right.legend(loc="upper left")
