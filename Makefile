@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= .rag-index
 
-.PHONY: chat test index browser setup clean
+.PHONY: chat test index browser setup clean reader
 
 setup: $(STAMP)
 
@@ -27,6 +27,12 @@ chat: index
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# Regenerate the reader from the SQuAD training articles (../shared/data): the cross reader's adapters, then the
+# first stage, second stage and decline models (README, "The learned reader"). About an hour on 2 cores.
+reader: $(STAMP)
+	$(BIN)/python scripts/train_cross_reader.py
+	$(BIN)/python scripts/train_reader.py --keep-features --report .bench/reader-report.json
 
 browser:
 	@if command -v chromium >/dev/null 2>&1; then :; \

@@ -669,7 +669,10 @@ def main(argv=None) -> int:
                              "dense": cross_sets["dense"]["threshold"]}}
     body = {"sets": sets, "span_models": span_models, "cross": cross, "decline": decline, "decline_model": decline_models, "trained_on": "SQuAD v1.1 dev, 20 training articles (rag.squad.is_held_out false)",
             "label": "candidate sentence contains a gold answer's characters (answer_start)",
-            "model": "logistic regression on standardised features; Platt map of (top logit, margin) to P(right)"}
+            "model": "sentence scorer per feature set: its kind (hgb: gradient-boosted trees; logistic: logistic "
+                     "regression on standardised features); the cross reader's second stage: logistic regression; the "
+                     "decline models: each its recorded kind, chosen out of fold; the confidence is the decline "
+                     "model's probability"}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
     data = {"version": f"r2-{digest}", **body}
     Path(args.out).write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
