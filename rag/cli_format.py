@@ -167,9 +167,14 @@ def format_calibration(calibration: Calibration) -> str:
         lines.append(f"{p.threshold:>9.3f}  {p.answered_correctly:>14}  {p.answered_wrongly:>14}  "
                      f"{p.answerable_declined:>16}  {p.unanswerable_declined:>10} of {p.unanswerable_declined + p.unanswerable_answered:<7}  "
                      f"{p.correct_behaviour:>17.3f}{marker}")
-    if calibration.heldout_correct_behaviour is not None:
-        lines.append(f"Correct behaviour away from the questions it was chosen on ({calibration.heldout_method}): "
-                     f"{calibration.heldout_correct_behaviour:.3f}; the in-sample figure above is optimistic.")
+    if calibration.heldout is not None:
+        h = calibration.heldout
+        answerable = h.answered_correctly + h.answered_wrongly + h.answerable_declined
+        unanswerable = h.unanswerable_declined + h.unanswerable_answered
+        lines.append(f"Away from the questions it was chosen on ({calibration.heldout_method}): answerable answered "
+                     f"right {h.answered_correctly} of {answerable}, unanswerable declined {h.unanswerable_declined} "
+                     f"of {unanswerable}, correct behaviour {h.correct_behaviour:.3f}; the in-sample figure above is "
+                     f"optimistic.")
     else:
         lines.append("The held-out set had no results in this mode: no figure away from the questions the threshold "
                      "was chosen on, so the in-sample figure above is optimistic.")

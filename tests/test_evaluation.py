@@ -198,6 +198,8 @@ def test_cli_calibrate_prints_the_curve_and_stores(tmp_path, seed_docs, tiny_set
     assert main(["eval", str(tiny_set), "--index", str(tmp_path / "idx"), "--calibrate"]) == 0
     out = capsys.readouterr().out
     assert "Calibration on lexical answers" in out and "<- chosen" in out
+    # never only in-sample: the figure away from the questions it was chosen on, with its split
+    assert "Away from the questions it was chosen on (" in out and "unanswerable declined" in out.split("Away")[1]
     reader = json.loads((tmp_path / "idx" / "manifest.json").read_text())["reader"]
     stored = reader["thresholds"]["lexical"]["threshold"]  # per mode, with the reader version it was chosen for
     assert reader["thresholds"]["lexical"]["reader"] == rag.Index.load(tmp_path / "idx").reader.version

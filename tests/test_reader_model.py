@@ -105,15 +105,18 @@ def test_cross_validated_calibration_scores_away_from_the_chosen_set():
     rng = np.random.default_rng(0)
     results = [_result(i, True, float(rng.uniform(0.5, 1)), True) for i in range(40)]
     results += [_result(100 + i, False, float(rng.uniform(0, 0.5)), False) for i in range(40)]
-    assert cross_validated(results)[0] >= 0.9
-    assert cross_validated(results)[1] == "5-fold cross-validation"
+    point, how = cross_validated(results)
+    assert point.correct_behaviour >= 0.9 and how == "5-fold cross-validation"
+    assert point.answered_correctly + point.answered_wrongly + point.answerable_declined == 40  # every question once
+    assert point.unanswerable_declined + point.unanswerable_answered == 40
     # a small set is scored leave-one-out, never only in-sample: two answerable and two unanswerable questions
     # with overlapping confidences, so each left-out question meets a threshold chosen without it
     small = [_result(0, True, 0.9, True), _result(1, True, 0.3, True), _result(2, False, 0.4, False),
              _result(3, False, 0.1, False)]
-    score, how = cross_validated(small)
+    point, how = cross_validated(small)
     assert how == "leave-one-out cross-validation"
-    assert score < 1.0  # in-sample, a threshold of 0.35 gets three of four right; left out, fewer
+    # in-sample the best threshold gets three of four right; each left out, only q0 and q3 are
+    assert (point.answered_correctly, point.unanswerable_declined, point.correct_behaviour) == (1, 1, 0.5)
     assert cross_validated(small[:1]) is None
 
 

@@ -19,6 +19,10 @@ CURVE_THRESHOLDS = tuple(i / 10 for i in range(11))
 CV_FOLDS = 5
 
 
+_COUNTS = ("answered_correctly", "answered_wrongly", "answerable_declined", "unanswerable_declined",
+           "unanswerable_answered")
+
+
 def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPoint:
     counts = Counter()
     for r in results:
@@ -54,11 +58,12 @@ def choose_threshold(results: Sequence[QuestionResult]) -> float:
     return max(options, key=lambda o: (_point(results, o[0]).correct_behaviour, o[1], -o[0]))[0]
 
 
-def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> tuple[float, str] | None:
-    """Correct behaviour of thresholds chosen without the questions they are scored on, and how it was measured:
-    the questions are split into `folds` parts (by a hash of their id), each part scored at the threshold chosen on
-    the others; under 2 * `folds` questions, each question is scored at the threshold chosen on all the others
-    (leave-one-out). None for fewer than two questions."""
+def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> tuple[CalibrationPoint, str] | None:
+    """What thresholds chosen without the questions they are scored on do, and how it was measured: the questions
+    are split into `folds` parts (by a hash of their id), each part scored at the threshold chosen on the others;
+    under 2 * `folds` questions, each question is scored at the threshold chosen on all the others (leave-one-out).
+    The point's counts add up over the parts; its threshold is the one chosen on all the questions, whose
+    behaviour they estimate. None for fewer than two questions."""
     import hashlib
 
     if len(results) < 2:
@@ -69,13 +74,16 @@ def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) ->
     else:
         how = f"{folds}-fold cross-validation"
         part = [int(hashlib.sha1(r.id.encode()).hexdigest(), 16) % folds for r in results]
-    right = 0.0
+    counts = Counter()
     for f in range(folds):
         train = [r for r, p in zip(results, part) if p != f]
         test = [r for r, p in zip(results, part) if p == f]
         if test:
-            right += _point(test, choose_threshold(train)).correct_behaviour * len(test)
-    return right / len(results), how
+            point = _point(test, choose_threshold(train))
+            counts.update({name: getattr(point, name) for name in _COUNTS})
+    return CalibrationPoint(threshold=choose_threshold(results), **counts,
+                            correct_behaviour=(counts["answered_correctly"] + counts["unanswerable_declined"])
+                            / len(results)), how
 
 
 def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True,
@@ -99,9 +107,10 @@ def calibrate(report: EvaluationReport, index, mode: str | None = None, store: b
         index.set_decline_threshold(threshold, mode)
     if heldout is not None and heldout.modes.get(mode) is not None and heldout.modes[mode].available:
         # Scored on a second set the threshold was not chosen on.
-        estimate, how = _point(heldout.modes[mode].results, threshold).correct_behaviour, "held-out set"
+        estimate, how = _point(heldout.modes[mode].results, threshold), "held-out set"
     else:
         estimate, how = cross_validated(results) or (None, "")
     return Calibration(mode=mode, threshold=threshold, previous=previous, best=_point(results, threshold),
-                       curve=curve, stored=store, heldout_correct_behaviour=estimate, heldout_method=how)
+                       curve=curve, stored=store, heldout=estimate, heldout_method=how,
+                       heldout_correct_behaviour=None if estimate is None else estimate.correct_behaviour)
 

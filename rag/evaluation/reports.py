@@ -108,9 +108,11 @@ class Calibration:
     best: CalibrationPoint
     curve: tuple[CalibrationPoint, ...]
     stored: bool
-    # Correct behaviour away from the questions the threshold was chosen on (the figure to report), and how.
+    # Correct behaviour away from the questions the threshold was chosen on (the figure to report), and how; with
+    # its counts (answered right, unanswerable declined, ...) in `heldout`.
     heldout_correct_behaviour: float | None = None
     heldout_method: str = ""
+    heldout: CalibrationPoint | None = None
 
 
 @dataclass(frozen=True)
