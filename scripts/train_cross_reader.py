@@ -13,7 +13,9 @@ Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_
     swapped; a negation added or removed) with the gold sentence: target "no answer". `--no-negations` leaves the
     made-up negations out, and `--unanswerable-rounds 2` makes each question unanswerable a second, other way
     (trials, not shipped: see the README).
-A sentence that contains a gold answer's text is never used as a "no answer" example.
+A sentence that contains a gold answer's text is never used as a "no answer" example. `--negated-pairs` also asks
+each question made unanswerable by an added "not" of its gold sentence negated the same way, with its answer, and
+`--lora-layers N` adapts only the encoder's top N layers, training faster (trials, not shipped: see the README).
 
 `--validate` fits on 17 training articles and reports on the other 3 (still training articles: nothing held out
 is read), which is how the settings below were checked. Without it, it first fits one model per fold of the
@@ -176,7 +178,10 @@ def encode(tokenizer, batch):
     return enc, torch.tensor(starts), torch.tensor(ends)
 
 
-def build_model(folder):
+def build_model(folder, lora_layers: int | None = None):
+    """The bundled encoder with LoRA adapters on every linear layer of its top `lora_layers` layers (all by
+    default) and a start/end head; the encoder's own weights are frozen. Fewer adapted layers train faster (the
+    backward pass stops at the lowest adapted layer) and the product reads them the same way."""
     import torch
     from transformers import AutoModel
 
@@ -194,7 +199,8 @@ def build_model(folder):
         def forward(self, x):
             return self.linear(x) + (x @ self.a.T @ self.b.T) * (ALPHA / RANK)
 
-    for layer in base.encoder.layer:
+    layers = list(base.encoder.layer)
+    for layer in layers[len(layers) - (lora_layers or len(layers)):]:
         att = layer.attention
         att.self.query, att.self.key, att.self.value = Lora(att.self.query), Lora(att.self.key), Lora(att.self.value)
         att.output.dense = Lora(att.output.dense)
@@ -274,6 +280,8 @@ def main(argv=None) -> int:
     parser.add_argument("--negated-pairs", action="store_true",
                         help="also ask each question made unanswerable by an added \"not\" of its gold sentence "
                              "negated the same way, with its answer (a trial)")
+    parser.add_argument("--lora-layers", type=int, default=None, choices=range(1, 7), metavar="N",
+                        help="adapt only the encoder's top N layers (a trial for faster training; default: all 6)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
@@ -312,7 +320,7 @@ def main(argv=None) -> int:
         if out is not None and out.is_file() and out != Path(args.out):
             print(f"  {out} exists; kept", flush=True)
             continue
-        model = build_model(folder)
+        model = build_model(folder, args.lora_layers)
         train(model, tokenizer, data, args.epochs)
         if out is None:
             val_rows = [r for r in rows if r["title"] not in fitted_titles]

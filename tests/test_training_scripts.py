@@ -129,3 +129,16 @@ def test_a_question_negated_with_its_sentence_keeps_its_answer(small_index):
     assert pairs - plain == {("When did not the bridge open?", "1932")}
     sentences = {s for q, s, a, _ in train_cross_reader.examples(small_index, rows, negated_pairs=True) if a >= 0}
     assert "The bridge did not open in 1932." in sentences
+
+
+def test_lora_on_the_top_layers_only_leaves_the_lower_ones_without_adapters():
+    pytest.importorskip("torch")
+    import squad_reader_data as sd
+
+    model = train_cross_reader.build_model(sd.model_folder(), lora_layers=2)
+    adapted = {name.split(".")[3] for name, p in model.named_parameters()
+               if p.requires_grad and name.startswith("base.encoder.layer.")}
+    assert adapted == {"4", "5"}  # the top two of six
+    everywhere = train_cross_reader.build_model(sd.model_folder())
+    assert {name.split(".")[3] for name, p in everywhere.named_parameters()
+            if p.requires_grad and name.startswith("base.encoder.layer.")} == {str(k) for k in range(6)}
