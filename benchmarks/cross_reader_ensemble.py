@@ -40,8 +40,9 @@ def main(argv: list[str]) -> int:
     from rag.reader_model import MODEL_FEATURES, default_model
     from train_reader import FOLDS, expand, oof_scores
 
-    rows = [r for r in sd.questions_with_offsets() if not r["held_out"]]
-    titles = sorted({r["title"] for r in sd.questions_with_offsets()})
+    everything = sd.questions_with_offsets()
+    rows = [r for r in everything if not r["held_out"]]
+    titles = sorted({r["title"] for r in everything})
     index, _ = sd.open_index()
     train = expand(sd.cached_extract(index, rows, "hybrid", "train"))
     groups = np.asarray([titles.index(r["title"]) for r in rows])

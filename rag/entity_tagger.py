@@ -94,11 +94,17 @@ def verify(folder: Path, hashes: FileHashes | None = None) -> None:
 @lru_cache(maxsize=1)
 def load_pipeline():
     """spaCy's NER pipeline (loaded once per process; indexing only)."""
+    return load_checked(_EXCLUDE)
+
+
+def load_checked(exclude: Sequence[str]):
+    """The pipeline from its folder, every file checked against the pinned hashes first, without the `exclude`
+    components."""
     folder = model_folder()
     verify(folder)
     import spacy
 
-    return spacy.load(folder, exclude=_EXCLUDE)
+    return spacy.load(folder, exclude=list(exclude))
 
 
 def windows(sentence_rows: np.ndarray) -> list[tuple[int, int, int]]:

@@ -9,7 +9,7 @@ Each candidate sentence is scored on
   - similarity: with a semantic model, the cosine between question and sentence embeddings;
   - the passage's retrieval rank.
 The score is the confidence, in [0, 1]. This is the earlier, hand-set reader (`Config.reader = "rules"`), kept
-unchanged as the baseline the learned reader (`reader_model.py`) is measured against: its weights (0.55 / 0.2 /
+as the baseline the learned reader (`reader_model.py`) is measured against: its weights (0.55 / 0.2 /
 0.15 / 0.1 and 0.6 / 0.4) have no measured origin, which is why the default reader is learned. Two rules it had,
 written for single seed questions (the answer noun's weight x0.3 and a "before/after X" penalty x0.5), are gone:
 on SQuAD they were neutral or harmful. `answer_noun` and `contrasted_names` remain as the learned models' inputs

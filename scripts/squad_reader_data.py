@@ -232,13 +232,9 @@ _DO = {"VBD": "did not ", "VBZ": "does not ", "VBP": "do not "}  # a finite main
 def sentence_parser():
     """spaCy's small English pipeline (the indexing tagger's, hashes checked) with its tagger, parser and
     lemmatizer: what `negate_sentence` needs. Training only."""
-    import spacy
+    from rag.entity_tagger import load_checked
 
-    from rag.entity_tagger import model_folder, verify
-
-    folder = model_folder()
-    verify(folder)
-    return spacy.load(folder, exclude=["senter", "ner"])
+    return load_checked(["senter", "ner"])
 
 
 def negate_sentence(nlp, text: str, start: int, end: int) -> tuple[str, int, int] | None:

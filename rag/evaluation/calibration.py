@@ -58,12 +58,13 @@ def choose_threshold(results: Sequence[QuestionResult]) -> float:
     return max(options, key=lambda o: (_point(results, o[0]).correct_behaviour, o[1], -o[0]))[0]
 
 
-def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) -> tuple[CalibrationPoint, str] | None:
+def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS,
+                    chosen: float | None = None) -> tuple[CalibrationPoint, str] | None:
     """What thresholds chosen without the questions they are scored on do, and how it was measured: the questions
     are split into `folds` parts (by a hash of their id), each part scored at the threshold chosen on the others;
     under 2 * `folds` questions, each question is scored at the threshold chosen on all the others (leave-one-out).
-    The point's counts add up over the parts; its threshold is the one chosen on all the questions, whose
-    behaviour they estimate. None for fewer than two questions."""
+    The point's counts add up over the parts; its threshold is the one chosen on all the questions (`chosen`, when
+    the caller has it), whose behaviour they estimate. None for fewer than two questions."""
     import hashlib
 
     if len(results) < 2:
@@ -81,7 +82,7 @@ def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS) ->
         if test:
             point = _point(test, choose_threshold(train))
             counts.update({name: getattr(point, name) for name in _COUNTS})
-    return CalibrationPoint(threshold=choose_threshold(results), **counts,
+    return CalibrationPoint(threshold=choose_threshold(results) if chosen is None else chosen, **counts,
                             correct_behaviour=(counts["answered_correctly"] + counts["unanswerable_declined"])
                             / len(results)), how
 
@@ -109,7 +110,7 @@ def calibrate(report: EvaluationReport, index, mode: str | None = None, store: b
         # Scored on a second set the threshold was not chosen on.
         estimate, how = _point(heldout.modes[mode].results, threshold), "held-out set"
     else:
-        estimate, how = cross_validated(results) or (None, "")
+        estimate, how = cross_validated(results, chosen=threshold) or (None, "")
     return Calibration(mode=mode, threshold=threshold, previous=previous, best=_point(results, threshold),
                        curve=curve, stored=store, heldout=estimate, heldout_method=how,
                        heldout_correct_behaviour=None if estimate is None else estimate.correct_behaviour)
