@@ -29,7 +29,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 # Regenerate the reader from the SQuAD training articles (../shared/data): the cross reader's adapters, then the
-# first stage, second stage and decline models (README, "The learned reader"). About an hour on 2 cores.
+# first stage, second stage and decline models (README, "The learned reader"). About 70 minutes on 2 cores.
 reader: $(STAMP)
 	$(BIN)/python scripts/train_cross_reader.py
 	$(BIN)/python scripts/train_reader.py --keep-features --report .bench/reader-report.json

@@ -80,7 +80,7 @@ def plot(results: Sequence[QuestionResult], threshold: float, path, title: str =
         right.bar([(b["low"] + b["high"]) / 2 for b in table], [b["accuracy"] for b in table], width=0.09,
                   alpha=0.6, color="tab:blue", label="share right")
         right.plot([b["confidence"] for b in table], [b["accuracy"] for b in table], "o-", color="tab:orange",
-                   label="mean confidence")
+                   label="share right, at the bin's mean confidence")
     right.set_xlabel("confidence")
     right.set_ylabel("answered correctly (answerable questions)")
     right.set_title("reliability on answerable questions" + (f" (ECE {ece:.3f})" if ece is not None else ""))
