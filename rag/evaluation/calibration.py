@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..errors import InputError
 from .reports import Calibration, CalibrationPoint, EvaluationReport, QuestionResult
@@ -19,14 +19,13 @@ CURVE_THRESHOLDS = tuple(i / 10 for i in range(11))
 CV_FOLDS = 5
 
 
-_COUNTS = ("answered_correctly", "answered_wrongly", "answerable_declined", "unanswerable_declined",
-           "unanswerable_answered")
-
-
-def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPoint:
+def _tally(scored: Iterable[tuple[QuestionResult, float]], threshold: float) -> CalibrationPoint:
+    """Counts of what each question does at its own threshold; `threshold` is the one the point reports."""
     counts = Counter()
-    for r in results:
-        answered = r.would_be_answer is not None and r.confidence >= threshold
+    n = 0
+    for r, at in scored:
+        n += 1
+        answered = r.would_be_answer is not None and r.confidence >= at
         if r.answerable:
             counts["right" if answered and r.would_be_contained else "wrong" if answered else "declined"] += 1
         else:
@@ -38,8 +37,12 @@ def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPo
         answerable_declined=counts["declined"],
         unanswerable_declined=counts["u_declined"],
         unanswerable_answered=counts["u_answered"],
-        correct_behaviour=(counts["right"] + counts["u_declined"]) / max(1, len(results)),
+        correct_behaviour=(counts["right"] + counts["u_declined"]) / max(1, n),
     )
+
+
+def _point(results: Sequence[QuestionResult], threshold: float) -> CalibrationPoint:
+    return _tally(((r, threshold) for r in results), threshold)
 
 
 def choose_threshold(results: Sequence[QuestionResult]) -> float:
@@ -75,16 +78,14 @@ def cross_validated(results: Sequence[QuestionResult], folds: int = CV_FOLDS,
     else:
         how = f"{folds}-fold cross-validation"
         part = [int(hashlib.sha1(r.id.encode()).hexdigest(), 16) % folds for r in results]
-    counts = Counter()
+    scored = []  # each question with the threshold chosen without its part
     for f in range(folds):
         train = [r for r, p in zip(results, part) if p != f]
         test = [r for r, p in zip(results, part) if p == f]
         if test:
-            point = _point(test, choose_threshold(train))
-            counts.update({name: getattr(point, name) for name in _COUNTS})
-    return CalibrationPoint(threshold=choose_threshold(results) if chosen is None else chosen, **counts,
-                            correct_behaviour=(counts["answered_correctly"] + counts["unanswerable_declined"])
-                            / len(results)), how
+            at = choose_threshold(train)
+            scored += [(r, at) for r in test]
+    return _tally(scored, choose_threshold(results) if chosen is None else chosen), how
 
 
 def calibrate(report: EvaluationReport, index, mode: str | None = None, store: bool = True,
