@@ -142,3 +142,34 @@ def test_lora_on_the_top_layers_only_leaves_the_lower_ones_without_adapters():
     everywhere = train_cross_reader.build_model(sd.model_folder())
     assert {name.split(".")[3] for name, p in everywhere.named_parameters()
             if p.requires_grad and name.startswith("base.encoder.layer.")} == {str(k) for k in range(6)}
+
+
+def test_training_under_bfloat16_autocast_moves_the_adapters_and_keeps_them_float32():
+    pytest.importorskip("torch")
+    import squad_reader_data as sd
+    from transformers import AutoTokenizer
+
+    folder = sd.model_folder()
+    model = train_cross_reader.build_model(folder, lora_layers=1)
+    data = [("When did the bridge open?", "The bridge opened in 1932.", 21, 25),
+            ("Who designed the bridge?", "The museum stands by the river.", -1, -1)]
+    train_cross_reader.train(model, AutoTokenizer.from_pretrained(folder, local_files_only=True), data, epochs=2,
+                             bf16=True)
+    trained = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    assert all(p.dtype.is_floating_point and p.dtype.itemsize == 4 for p in trained.values())
+    # the LoRA "b" matrices start at zero; the first step's learning rate is 0 (warm-up), the second moves them
+    assert any(float(p.abs().max()) > 0 for name, p in trained.items() if name.endswith(".b"))
+
+
+def test_padding_to_a_multiple_of_16_keeps_the_answer_on_the_same_tokens():
+    pytest.importorskip("torch")
+    import squad_reader_data as sd
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(sd.model_folder(), local_files_only=True)
+    batch = [("When did the bridge open?", "The bridge opened in 1932.", 21, 25)]
+    plain, s0, e0 = train_cross_reader.encode(tokenizer, batch)
+    padded, s1, e1 = train_cross_reader.encode(tokenizer, batch, train_cross_reader.PAD_TO)
+    assert padded["input_ids"].shape[1] % 16 == 0 and padded["input_ids"].shape[1] > plain["input_ids"].shape[1]
+    assert (s0.tolist(), e0.tolist()) == (s1.tolist(), e1.tolist()) and s0.tolist() != [0]
+    assert tokenizer.decode(plain["input_ids"][0, s0[0]:e0[0] + 1]) == "1932"
