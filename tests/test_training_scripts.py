@@ -173,3 +173,19 @@ def test_padding_to_a_multiple_of_16_keeps_the_answer_on_the_same_tokens():
     assert padded["input_ids"].shape[1] % 16 == 0 and padded["input_ids"].shape[1] > plain["input_ids"].shape[1]
     assert (s0.tolist(), e0.tolist()) == (s1.tolist(), e1.tolist()) and s0.tolist() != [0]
     assert tokenizer.decode(plain["input_ids"][0, s0[0]:e0[0] + 1]) == "1932"
+
+
+def test_first_stage_recall_counts_a_question_once_its_gold_sentence_is_within_the_best_k():
+    import importlib.util
+
+    path = SCRIPTS.parent / "benchmarks" / "first_stage_recall.py"
+    spec = importlib.util.spec_from_file_location("first_stage_recall", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # question 0: gold ranked 1st; question 1: gold ranked 3rd (candidates out of order); question 2: no gold;
+    # question 3 has no candidates at all and still counts in the denominator
+    q = np.array([0, 0, 1, 1, 1, 2, 2])
+    y = np.array([1, 0, 1, 0, 0, 0, 0])
+    scores = np.array([0.9, 0.1, 0.2, 0.8, 0.5, 0.3, 0.4])
+    got = module.recall_at(q, y, scores, questions=4)
+    assert got["1"] == 0.25 and got["2"] == 0.25 and got["3"] == 0.5 and got["any"] == 0.5
