@@ -4,7 +4,7 @@
 
 Builds scripts/train_cross_reader.py's training examples from the first 2,400 questions of the training articles
 (nothing held out is read), and in alternation trains a fresh model on the same `--batches` batches for one
-epoch, once in float32 and once under bfloat16 autocast (what `train_cross_reader.py` does unless `--float32`),
+epoch, once in float32 and once under bfloat16 autocast (what `train_cross_reader.py --bf16` does),
 `--rounds` times each. Prints each run's milliseconds a batch and the median ratio bfloat16 / float32 of runs
 made next to each other, so the figure holds on a shared, noisy machine. Needs a few minutes on 2 cores.
 """

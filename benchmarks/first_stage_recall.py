@@ -3,9 +3,8 @@
     .venv/bin/python benchmarks/first_stage_recall.py [--mode hybrid|lexical]
 
 Training articles only (SQuAD v1.1 dev, `rag.squad.is_held_out` False), open retrieval over all paragraphs, k=5
-passages. Each question's candidate sentences are scored out of fold (scripts/train_reader.py's folds grouped by
-article, the shipped weights' features and kind), so an article's questions are scored by a model that did not see
-it. Prints, per k, the share of questions with a gold sentence (one holding a gold answer's characters) among the
+passages. Each question's candidate sentences are scored out of fold (scripts/train_cross_reader.py's
+`first_stage_oof`), so an article's questions are scored by a model that did not see it. Prints, per k, the share of questions with a gold sentence (one holding a gold answer's characters) among the
 first stage's best k, and among all candidates. Compare it with the two-stage reader's out-of-fold top-1
 (`train_reader.py`'s log): what the first k hold but the reader does not pick is lost in choosing, not retrieving.
 Uses scripts/train_reader.py's feature cache under .bench/reader/ (built on the first run, a few minutes).
@@ -48,17 +47,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import squad_reader_data as sd
-    from rag.reader_model import MODEL_FEATURES, default_model
-    from train_reader import expand, oof_scores
+    from train_cross_reader import first_stage_oof
 
     index, _ = sd.open_index()
-    everything = sd.questions_with_offsets()
-    rows = [r for r in everything if not r["held_out"]]
-    titles = sorted({r["title"] for r in everything})
-    data = expand(sd.cached_extract(index, rows, args.mode, "train"))
-    entry = default_model().sets["dense" if args.mode == "hybrid" else "lexical"]
-    columns = [MODEL_FEATURES.index(f) for f in entry["features"]]
-    scores = oof_scores(data, columns, np.asarray([titles.index(r["title"]) for r in rows]), kind=entry["kind"])
+    rows, data, scores = first_stage_oof(index, args.mode)
     print(json.dumps({"mode": args.mode, "questions": len(rows),
                       "gold_sentence_among_first_stage_best": recall_at(data["q"], data["y"], scores, len(rows))},
                      indent=1))

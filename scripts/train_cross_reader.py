@@ -59,22 +59,31 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if len(w) > 2}
 
 
-def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, int, int]]]:
-    """Question id -> the first stage's best candidates for it, best first, as (document, start, end): hybrid mode,
-    out of fold (scripts/train_reader.py's grouped folds over the training articles, the shipped weights' features
-    and kind), so a question's candidates come from a first stage that did not see its article."""
+def first_stage_oof(index, mode: str = "hybrid"):
+    """The training questions, their candidates (scripts/train_reader.py's cached features) and each candidate's
+    first-stage score out of fold (train_reader.py's grouped folds over the training articles, the shipped weights'
+    features and kind for `mode`), so a question's candidates are scored by a first stage that did not see its
+    article."""
     import squad_reader_data as sd
-    from cross_stage import tops_per_question
     from rag.reader_model import MODEL_FEATURES, default_model
     from train_reader import expand, oof_scores
 
     everything = sd.questions_with_offsets()
     rows = [r for r in everything if not r["held_out"]]
     titles = sorted({r["title"] for r in everything})
-    data = expand(sd.cached_extract(index, rows, "hybrid", "train"))
-    entry = default_model().sets["dense"]
+    data = expand(sd.cached_extract(index, rows, mode, "train"))
+    entry = default_model().sets["dense" if mode == "hybrid" else mode]
     columns = [MODEL_FEATURES.index(f) for f in entry["features"]]
     scores = oof_scores(data, columns, np.asarray([titles.index(r["title"]) for r in rows]), kind=entry["kind"])
+    return rows, data, scores
+
+
+def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, int, int]]]:
+    """Question id -> the first stage's best candidates for it, best first, as (document, start, end): hybrid mode,
+    out of fold (`first_stage_oof`)."""
+    from cross_stage import tops_per_question
+
+    rows, data, scores = first_stage_oof(index)
     return {rows[int(data["q"][t[0]])]["id"]: [(int(data["doc"][c]), int(data["start"][c]), int(data["end"][c]))
                                               for c in t]
             for t in tops_per_question(data["q"], scores, per_question)}
@@ -159,7 +168,8 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
 
 
 # Under bfloat16 autocast, token lengths padded to a multiple of 16: each new batch shape builds new CPU kernels,
-# and over 300 training batches memory grew to 5.4 GB and a batch took 650 ms; padded, 3.0 GB and 621 ms.
+# and over 300 training batches memory grew to 5.4 GB and a batch took 650 ms; padded, 3.0 GB and 621 ms (measured
+# once, with the frozen weights also cast to bfloat16 beforehand).
 PAD_TO = 16
 
 
@@ -236,8 +246,8 @@ def build_model(folder, lora_layers: int | None = None):
 
 def train(model, tokenizer, data, epochs: int, seed: int = 0, bf16: bool = False):
     """AdamW with warm-up and linear decay. With `bf16`, the forward pass runs under bfloat16 autocast (the
-    adapters, head and optimiser stay float32): on this machine's CPUs (AMX) a batch takes 0.71 of the float32
-    time (300 batches of training examples: 621 ms a batch against 869)."""
+    adapters, head and optimiser stay float32): on this machine's CPUs (AMX) a batch takes 0.72 of the float32
+    time (benchmarks/cross_training_speed.py)."""
     import torch
 
     torch.manual_seed(seed)
