@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                                        f"(default: $RAG_MODEL or the bundled {DEFAULT_MODEL})")
 
     p = sub.add_parser("index", help="build or sync an index from files and folders (.txt, .md, .pdf, .html, .docx)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="files or folders to index (folders are read recursively: .txt .md .pdf .html .htm .docx)")
     common(p)
     p.add_argument("--chunk-chars", type=int, help="largest passage in characters (default 700)")
     p.add_argument("--overlap", type=int, help="sentences shared by consecutive passages (default 1)")
@@ -84,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate against a JSONL question set")
     p.add_argument("questions", metavar="QUESTIONS")
     common(p)
-    p.add_argument("--mode", choices=["lexical", "dense", "hybrid", "all"], default="all")
-    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--mode", choices=["lexical", "dense", "hybrid", "all"], default="all",
+                   help="retrieval mode to score, or all of them side by side (default all)")
+    p.add_argument("--k", type=int, default=5, help="passages to read per question (default 5)")
     p.add_argument("--json", metavar="REPORT", help="write the full report as JSON to this file")
     p.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     p.add_argument("--calibrate", action="store_true",

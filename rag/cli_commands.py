@@ -24,13 +24,18 @@ def _config(args):
 
 
 def open_index(args, show_progress: bool = True):
-    """The index named by --index/RAG_INDEX; the default one is built from seeds/ when missing."""
+    """The index named by --index/RAG_INDEX. The default one is built from ./seeds/ when missing and run where
+    that folder is (the repository's quick start); elsewhere a missing index is an error naming `rag index`, not
+    an index of the repository's seed article left in the user's folder."""
+    from pathlib import Path
+
     from .api import open_index as open_or_build
     from .config import Config
 
     config = _config(args)
-    return open_or_build(config, build_missing=config.index_path == Config().index_path,
-                         show_progress=show_progress, notify=lambda line: print(line, file=sys.stderr))
+    seeds_here = config.index_path == Config().index_path and Path("seeds").is_dir()
+    return open_or_build(config, build_missing=seeds_here, show_progress=show_progress,
+                         notify=lambda line: print(line, file=sys.stderr))
 
 
 def _syncable(config):
@@ -123,14 +128,37 @@ def warn_if_sources_changed(index) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
+def plot_path(value: str):
+    """Where `--plot` draws: a name without an extension gets .png (as matplotlib would write it), and its folder
+    is made now, before the evaluation runs, so a bad path fails first."""
+    from pathlib import Path
+
+    from .errors import InputError
+
+    path = Path(value)
+    if path.is_dir():
+        raise InputError(f"--plot {value} is a folder; give a file name, e.g. --plot {path / 'eval.png'}")
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot write the plot to {path} ({exc.strerror}); choose another --plot path") from None
+    return path
+
+
 def _cmd_eval(args) -> int:
     """Evaluate, print the table and the failures, write --json, and --calibrate if asked."""
     from dataclasses import replace
 
     from .cli_format import format_calibration, format_failures, format_table, write_report
     from .config import MODES
+    from .errors import InputError
     from .evaluation import calibrate, evaluate
 
+    if args.heldout and not args.calibrate:
+        raise InputError("--heldout is the set --calibrate reports on; add --calibrate (or drop --heldout)")
+    drawing = plot_path(args.plot) if args.plot else None
     index = open_index(args)
     report = evaluate(args.questions, index, mode=args.mode, k=args.k, strict=args.strict,
                       show_progress=sys.stderr.isatty())
@@ -149,7 +177,7 @@ def _cmd_eval(args) -> int:
     if report.calibration is not None:
         print()
         print(format_calibration(report.calibration))
-    if args.plot:
+    if drawing is not None:
         from .evaluation.plots import plot
 
         mode = (report.calibration.mode if report.calibration is not None
@@ -157,9 +185,12 @@ def _cmd_eval(args) -> int:
         if mode not in report.modes or not report.modes[mode].available:
             mode = next(m for m, r in report.modes.items() if r.available)
         threshold = report.calibration.threshold if report.calibration is not None else index.threshold_for(mode)
-        drawn = plot(report.modes[mode].results, threshold, args.plot, title=f"{args.questions} ({mode})")
+        try:
+            drawn = plot(report.modes[mode].results, threshold, drawing, title=f"{args.questions} ({mode})")
+        except (OSError, ValueError) as exc:  # matplotlib: an unknown format is a ValueError
+            raise InputError(f"cannot draw the plot into {drawing} ({exc}); choose another --plot path") from None
         ece = "n/a" if drawn["ece"] is None else f"{drawn['ece']:.3f}"
-        print(f"\nDrew {args.plot}: {mode} mode, threshold {threshold:.3f}, expected calibration error {ece}")
+        print(f"\nDrew {drawing}: {mode} mode, threshold {threshold:.3f}, expected calibration error {ece}")
     if args.json:
         write_report(report, args.json)
         print(f"\nWrote the full report to {args.json}")

@@ -66,7 +66,9 @@ class CrossReader:
                     export(folder, self.adapters, target)
                 tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
                 tokenizer.no_padding()
-                tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
+                # The longer of question and sentence is cut first: a question longer than MAX_TOKENS is read too
+                # (the sentence alone was cut before, as in training, and a long question made tokenizers fail).
+                tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
                 self._tokenizer = tokenizer
                 self._session = _session(target)
         return self._session, self._tokenizer

@@ -270,7 +270,8 @@ class Index:
         page, section = self.place(verdict.doc_index, verdict.start)
         citation = Citation(source=document.source, doc_id=document.doc_id, start=verdict.start, end=verdict.end,
                             quote=self.store.text(verdict.doc_index)[verdict.start : verdict.end],
-                            passage_id=verdict.reading.candidate.passage_id, page=page, section=section)
+                            passage_id=verdict.reading.candidate.passage_id, page=page, section=section,
+                            path=str(self.manifest.source_path(document).absolute()))
         check = self._verifier.check(citation, verdict.doc_index)
         stale = (document.source,) if check.state == CHANGED else ()
         if not check.ok:

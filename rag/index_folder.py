@@ -34,7 +34,8 @@ def check_target(path: Path, sources=()) -> None:
     folder, or a folder holding a rag manifest (or only index files), and it must not be, lie inside, or hold
     one of the `sources` being indexed. Raises InputError naming the folder; touches nothing."""
     path = Path(path)
-    fix = "choose a new or empty folder for the index (--index DIR); nothing was changed"
+    where = "choose a new or empty folder for the index (--index DIR)"
+    fix = f"{where}; nothing was changed"
     if path.exists() and not path.is_dir():
         raise InputError(f"{path} is a file, not an index folder; {fix}")
     if path.is_dir():
@@ -48,7 +49,7 @@ def check_target(path: Path, sources=()) -> None:
         source_path = Path(source).resolve()
         if source_path.is_dir() and (resolved == source_path or resolved.is_relative_to(source_path)):
             raise InputError(f"the index folder {path} is inside the documents being indexed ({source}); "
-                             f"{fix}, outside {source}")
+                             f"{where}, outside {source}; nothing was changed")
         if source_path.is_relative_to(resolved) and not source_path.is_relative_to(resolved / DOCUMENTS):
             raise InputError(f"the documents {source} are inside the index folder {path}, which a build "
                              f"replaces; {fix}")

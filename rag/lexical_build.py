@@ -110,6 +110,8 @@ class LexicalBuilder:
         for batch_terms, counts, distinct, batch_lengths in zip(self._terms, self._counts, self._distinct, self._lengths):
             passages = np.repeat(np.arange(first, first + len(batch_lengths), dtype=np.int32), distinct)
             first += len(batch_lengths)
+            if not len(batch_terms):  # passages with no searchable words (only stop words or punctuation)
+                continue
             doc_length = np.repeat(batch_lengths, distinct)
             tf = counts.astype(np.float32).astype(np.float64)
             # bm25s's _score_tfc_lucene, evaluated left to right as there, then idf * tfc in float64, stored float32.

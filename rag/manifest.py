@@ -138,13 +138,28 @@ class Manifest:
         return None
 
     def rebuild_command(self, path) -> str:
-        """The command that rebuilds this index, naming the folder its documents came from when they share one."""
+        """The command that rebuilds (or syncs) this index with its own model and chunking, naming the folder its
+        documents came from when they share one: as recorded when run from the folder the index was built in,
+        else from the root (a relative source means nothing elsewhere)."""
+        from .config import Config
+
+        here = not self.source_root or os.path.realpath(self.source_root) == os.path.realpath(os.getcwd())
         try:
-            parents = {os.path.dirname(d.source) or "." for d in self.documents}
+            parents = {os.path.dirname(d.source if here else str(self.source_path(d))) or "." for d in self.documents}
             docs = shlex.quote(os.path.commonpath(sorted(parents))) if parents else "DOCS"
         except ValueError:  # absolute and relative sources mixed, or other drives
             docs = "DOCS"
-        return f"rag index {docs} {index_option(path)}"
+        defaults = Config()
+        options = [index_option(path)]
+        if self.model is None:
+            options.append("--model none")
+        elif self.model.name != defaults.model:
+            options.append(f"--model {shlex.quote(self.model.name)}")
+        if self.max_chars != defaults.chunk_chars:
+            options.append(f"--chunk-chars {self.max_chars}")
+        if self.overlap_sentences != defaults.chunk_overlap:
+            options.append(f"--overlap {self.overlap_sentences}")
+        return f"rag index {docs} {' '.join(options)}"
 
     def rebuild_hint(self, path) -> str:
         return f"rebuild it with `{self.rebuild_command(path)}`"

@@ -151,6 +151,8 @@ def replace_manifest(folder: Path, manifest: Manifest) -> None:
 def read_manifest(path: Path) -> Manifest:
     path = Path(path)
     recover(path)
+    if path.exists() and not path.is_dir():
+        raise IndexNotFoundError(f"{path} is a file, not an index folder; name the index's folder with --index DIR")
     if not path.is_dir():
         raise IndexNotFoundError(f"no index at {path}; build one with `rag index DOCS --index {path}`")
     try:

@@ -55,6 +55,7 @@ class Citation:
     passage_id: int
     page: int | None = None  # 1-based PDF page of `start`, None for other formats
     section: str | None = None  # the heading `start` sits under (Markdown, HTML, DOCX), None without one
+    path: str | None = None  # the source file on disk, absolute (`source` is as indexed: relative to where it ran)
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,16 @@ def test_module_level_api_builds_the_default_index(tmp_path, monkeypatch, seed_d
     hits = rag.retrieve(NANGARHAR, k=3)
     assert len(hits) == 3 and (tmp_path / "auto-index" / "manifest.json").exists()
     assert "Zabihullah Mujahid" in rag.answer(SPOKESPERSON).text
+
+
+def test_a_citation_names_its_file_absolutely_for_opening_from_any_folder(tmp_path, seed_docs, monkeypatch):
+    monkeypatch.chdir(seed_docs.parent)
+    index = rag.Index.build([seed_docs.name], path=tmp_path / "idx", config=rag.Config(model=None),
+                            show_progress=False)
+    monkeypatch.chdir(tmp_path)  # where the relative source means nothing
+    [citation] = rag.Index.load(tmp_path / "idx").answer(SPOKESPERSON).citations
+    assert citation.source == f"{seed_docs.name}/000_a2e84cf20c291977.txt"  # as indexed, for showing
+    assert citation.path == str(seed_docs / "000_a2e84cf20c291977.txt")
+    with open(citation.path, encoding="utf-8") as handle:
+        assert handle.read()[citation.start : citation.end] == citation.quote
+    assert index.manifest.source_root == str(seed_docs.parent)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import rag
 from rag.cli import main
 
 # A seed question whose answer sentence shares its rare words, so any reader finds it.
@@ -51,6 +52,34 @@ def test_ask_without_index_builds_the_default_one(tmp_path, monkeypatch, seed_do
     assert "building it from seeds/" in captured.err and "Dolatabadi" in captured.out
 
 
+def test_the_update_command_printed_keeps_the_index_settings_and_works_from_another_folder(tmp_path, seed_docs,
+                                                                                           monkeypatch, capsys):
+    import shlex
+
+    monkeypatch.chdir(seed_docs.parent)
+    assert main(["index", seed_docs.name, "--index", str(tmp_path / "idx"), "--model", "none", "--chunk-chars", "300",
+                 "--overlap", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)  # the documents were named relative to another folder
+    command = rag.Index.load(tmp_path / "idx").update_command()
+    assert command == (f"rag index {seed_docs} --index {tmp_path / 'idx'} --model none --chunk-chars 300 "
+                       f"--overlap 0")
+    assert main([*shlex.split(command)[1:], "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Synced") and "rebuilding" not in captured.err
+    manifest = rag.Index.load(tmp_path / "idx").manifest
+    assert (manifest.model, manifest.max_chars, manifest.overlap_sentences) == (None, 300, 0)
+
+
+def test_ask_without_index_elsewhere_names_rag_index_and_builds_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no seeds/ here: the repository's seed article is not what this user asks about
+    monkeypatch.delenv("RAG_INDEX")
+    monkeypatch.setenv("RAG_MODEL", "none")
+    assert main(["ask", QUESTION]) == 2
+    assert "rag index" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -59,6 +88,7 @@ def test_ask_without_index_builds_the_default_one(tmp_path, monkeypatch, seed_do
         (["ask", "Balkh?", "--k", "0"], "k must be a whole number"),
         (["ask", "Balkh?", "--index", "{missing}"], "no index at"),
         (["ask", "Balkh?", "--index", "{corrupt}"], "rebuild it with"),
+        (["ask", "Balkh?", "--index", "{file}"], "is a file, not an index folder"),
         (["index", "{missing}"], "path not found"),
         (["index", "{empty}"], "no readable documents"),
         (["index", "{seeds}", "--model", "{missing}"], "does not exist"),
@@ -69,8 +99,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, seed_docs, argv, mes
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "manifest.json").write_text("{not json")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("notes")
     places = {"missing": tmp_path / "missing", "corrupt": tmp_path / "corrupt", "empty": tmp_path / "empty",
-              "seeds": seed_docs}
+              "seeds": seed_docs, "file": tmp_path / "file"}
     argv = [a.format(**places) for a in argv]
     if argv[0] == "index":
         argv += ["--index", str(tmp_path / "new-index")] + ([] if "--model" in argv else ["--model", "none"])

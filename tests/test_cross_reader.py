@@ -44,6 +44,15 @@ def test_a_changed_detail_lowers_its_score(reader):
     assert swapped[0].score < asked[0].score
 
 
+def test_a_question_longer_than_the_reader_reads_is_cut_not_refused(reader):
+    long = QUESTION + " " + "Please answer as precisely as you can, with the name in full." * 20  # about 300 tokens
+    (reading,) = reader.read(long, [ANSWERING])
+    assert 0 <= reading.start < reading.end <= len(ANSWERING)
+    # a sentence too long to read whole with the question is still cut, and its answer (near the start) found
+    (cut,) = reader.read(QUESTION, [ANSWERING + " And then" * 200])
+    assert ANSWERING[cut.start : cut.end] == "Majid Sadeghi Dolatabadi"
+
+
 def test_the_export_is_made_once_and_reused(tmp_path, monkeypatch):
     first = CrossReader(cache_dir=tmp_path)
     first.load()

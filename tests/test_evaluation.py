@@ -221,6 +221,26 @@ def test_cli_prints_the_table_and_writes_the_json_report(lexical_index, tiny_set
     assert rows["france"]["declined"] is True and rows["six"]["contained"] is True
 
 
+def test_cli_plot_makes_its_folder_and_says_where_it_drew(lexical_index, tiny_set, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from rag.cli import main
+
+    assert main(["eval", str(tiny_set), "--index", str(lexical_index.path), "--plot", str(tmp_path / "new" / "x")]) == 0
+    assert (tmp_path / "new" / "x.png").stat().st_size > 0
+    assert f"Drew {tmp_path / 'new' / 'x.png'}:" in capsys.readouterr().out
+    (tmp_path / "taken").mkdir()
+    assert main(["eval", str(tiny_set), "--index", str(lexical_index.path), "--plot", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "Traceback" not in err and not (tmp_path / "taken.png").exists()
+
+
+def test_cli_heldout_without_calibrate_is_refused(lexical_index, tiny_set, capsys):
+    from rag.cli import main
+
+    assert main(["eval", str(tiny_set), "--index", str(lexical_index.path), "--heldout", str(tiny_set)]) == 2
+    assert "add --calibrate" in capsys.readouterr().err
+
+
 def test_cli_strict_turns_a_malformed_line_into_one_error_line(lexical_index, tmp_path, capsys):
     from rag.cli import main
 

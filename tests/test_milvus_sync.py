@@ -161,7 +161,7 @@ def test_hints_name_a_collection_that_is_not_the_default(tmp_path, tiny_model, c
     where, config = f"milvus:{tmp_path / 'h.db'}", rag.Config(collection="hinted", model=None)
     index = rag.Index.build([docs], path=where, config=config, show_progress=False)
     command = index.update_command()
-    assert command.endswith("--collection hinted") and str(docs) in command
+    assert command.endswith("--collection hinted --model none") and str(docs) in command
     (docs / "owls.txt").write_text(OWLS, "utf-8")
     assert main([*shlex.split(command)[1:], "--no-progress"]) == 0  # the printed command works as printed
     assert "added 1, updated 0, removed 0, unchanged 3" in capsys.readouterr().out

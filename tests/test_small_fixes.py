@@ -30,6 +30,17 @@ def test_index_reports_counts_in_the_singular(tmp_path, capsys):
     assert "Indexed 1 document into 1 passage at" in capsys.readouterr().out
 
 
+def test_documents_with_no_searchable_words_are_indexed_and_asked_without_a_crash(tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "s.md").write_text("What is it?", encoding="utf-8")  # stop words and punctuation only
+    (tmp_path / "docs" / "t.txt").write_text("... the of and a", encoding="utf-8")
+    assert main(["index", str(tmp_path / "docs"), "--index", str(tmp_path / "idx"), "--model", "none",
+                 "--no-progress"]) == 0
+    assert "Indexed 2 documents" in capsys.readouterr().out
+    assert main(["ask", "What is it?", "--index", str(tmp_path / "idx")]) == 0
+    assert "do not answer" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("question", [5, None, b"bytes", ["a list"]])
 def test_a_question_that_is_not_a_string_says_so(lexical_index, question):
     with pytest.raises(rag.InputError, match=f"the question must be a string, not {type(question).__name__}"):

@@ -46,7 +46,7 @@ def test_edited_source_is_stale_not_declined(project, capsys):
     assert main(["ask", QUESTION, "--index", "idx"]) == 0
     out, err = capsys.readouterr()
     assert "do not answer" not in out and "below the" not in out
-    assert f"seeds/{source.name} changed since it was indexed; run `rag index seeds --index idx` to update" in out
+    assert f"seeds/{source.name} changed since it was indexed; run `rag index seeds --index idx --model none` to update" in out
     # Detected when the index is opened, before any question.
     assert err.startswith("warning: 1 indexed file changed since indexing: seeds/")
     assert [(c.source, c.state) for c in rag.Index.load("idx").changed_sources()] == [(f"seeds/{source.name}",
@@ -140,5 +140,5 @@ def test_chat_says_which_file_changed_and_how_to_update(project):
     fresh = rag.Index.load("idx")
     turn = answer_turn(fresh, QUESTION, 5, "lexical", [])
     assert "do not answer" not in turn.html
-    assert f"seeds/{source.name} changed since it was indexed; run <code>rag index seeds --index idx</code>" in turn.html
+    assert f"seeds/{source.name} changed since it was indexed; run <code>rag index seeds --index idx --model none</code>" in turn.html
     assert "seeds/" in sources_changed_note(fresh) and "changed" in sources_changed_note(fresh)
