@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -47,11 +48,16 @@ class MilvusStore(MilvusSearch):
     # ----------------------------------------------------------------- opening
     @classmethod
     def exists(cls, target: MilvusTarget) -> bool:
+        if not target.is_server and not os.path.exists(target.uri):
+            return False  # asking must not leave an empty Milvus Lite database behind
         client = _client(target)
         return client.has_collection(target.collection) or client.has_collection(target.docs_collection)
 
     @classmethod
     def open(cls, target: MilvusTarget, client=None) -> MilvusStore:
+        if client is None and not target.is_server and not os.path.exists(target.uri):
+            raise IndexNotFoundError(f"no Milvus Lite index at {target.uri}; build it with "
+                                     f"`rag index DOCS {target.option()}`")
         client = client or _client(target)
         if not client.has_collection(target.collection):
             raise IndexNotFoundError(f"no collection {target.collection!r} at {target}; build it with "

@@ -121,6 +121,14 @@ def test_a_missing_collection_says_how_to_build_it(milvus_file):
         rag.Index.load(f"milvus:{milvus_file}", config=rag.Config(collection="absent"))
 
 
+def test_asking_a_milvus_lite_file_that_is_not_there_creates_nothing(tmp_path, capsys):
+    from rag.cli import main
+
+    where = tmp_path / "none.db"
+    assert main(["ask", "Who?", "--index", f"milvus:{where}"]) == 2
+    assert "no Milvus Lite index at" in capsys.readouterr().err and not where.exists()
+
+
 def _lexical_collection(milvus_file, seed_docs, name):
     config = rag.Config(collection=name, model=None)
     rag.Index.build([seed_docs], path=f"milvus:{milvus_file}", config=config, show_progress=False)
