@@ -16,6 +16,9 @@ Training data, from the 20 SQuAD v1.1 dev training articles only (`rag.squad.is_
 A sentence that contains a gold answer's text is never used as a "no answer" example. `--negated-pairs` also asks
 each question made unanswerable by an added "not" of its gold sentence negated the same way, with its answer, and
 `--lora-layers N` adapts only the encoder's top N layers, training faster (trials, not shipped: see the README).
+Two more trials, not shipped (README; compare one fold model with benchmarks/cross_reader_choice.py first):
+`--context-words N` reads each sentence after the last N words of the sentence before it in its passage, and
+`--rank-loss` adds a loss ranking each question's gold sentence above its "no answer" sentences in one batch.
 
 `--validate` fits on 17 training articles and reports on the other 3 (still training articles: nothing held out
 is read), which is how the settings below were checked. Without it, it first fits one model per fold of the
@@ -89,14 +92,30 @@ def first_stage_tops(index, per_question: int = 5) -> dict[str, list[tuple[int, 
             for t in tops_per_question(data["q"], scores, per_question)}
 
 
+CONTEXT_MARK = " [SEP] "  # between the words before a sentence and the sentence (the tokenizer's own [SEP] token)
+
+
+def with_context(context: str, sentence: str, words: int) -> tuple[str, int]:
+    """What is read for `sentence` when the last `words` words before it in its passage (`context`) are read with
+    it (a trial, `--context-words`; rag.cross_reader reads sentences alone): those words, CONTEXT_MARK, the
+    sentence; and where the sentence starts in that text. Without context (or `words` 0): the sentence and 0."""
+    tail = " ".join(context.split()[-words:]) if words > 0 else ""
+    if not tail:
+        return sentence, 0
+    prefix = tail + CONTEXT_MARK
+    return prefix + sentence, len(prefix)
+
+
 def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0,
-             rounds: int = 1, negated_pairs: bool = False):
+             rounds: int = 1, negated_pairs: bool = False, context_words: int = 0):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
     With `tops` (first_stage_tops) and `hard` > 0, the first `hard` of a question's first-stage candidates that do
     not hold its answer replace the random sentence of its paragraph. `rounds` 2 makes the questions unanswerable a
     second time, each question by another kind of change than in the first round (and other swaps). With
     `negated_pairs`, a question made unanswerable by adding "not" is also asked of its gold sentence negated the
-    same way (`squad_reader_data.negate_sentence`), with its answer: "not" alone no longer means "no answer"."""
+    same way (`squad_reader_data.negate_sentence`), with its answer: "not" alone no longer means "no answer".
+    With `context_words` > 0, each sentence is read after the last words of the sentence before it in its passage
+    (`with_context`; the answer's offsets move with it)."""
     import squad_reader_data as sd
     from train_reader import gold_sentences
 
@@ -105,6 +124,13 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
     for i in range(store.manifest.sentences):
         s = store.sentence(i)
         by_doc.setdefault(s.doc_index, []).append((s.start, s.end))
+    before = {(d, s): (spans[n - 1] if n else None) for d, spans in by_doc.items() for n, (s, _) in enumerate(spans)}
+
+    def context(doc, start):
+        """The sentence before (doc, start) in its passage, or ""."""
+        prev = before.get((doc, start)) if context_words > 0 else None
+        return store.text(doc)[prev[0]:prev[1]] if prev else ""
+
     rng = random.Random(seed)
     docs_of_title: dict[str, list[int]] = {}
     for r in rows:
@@ -112,7 +138,12 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
         d = store.document_position(r["doc_id"])
         if d not in docs_of_title[r["title"]]:
             docs_of_title[r["title"]].append(d)
-    out = []
+    out, contexts_of = [], []  # examples, and the text before each one's sentence
+
+    def add(question, sentence, a, b, doc, start):
+        out.append((question, sentence, a, b))
+        contexts_of.append(context(doc, start))
+
     in_sentence: dict[str, tuple[str, int, int]] = {}  # question id -> its gold sentence and answer in it
     golds = gold_sentences(index, rows)
     for r, gold in zip(rows, golds):
@@ -121,7 +152,7 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
         doc, start, end = gold
         text = store.text(doc)
         answer = next((a, s) for a, s in r["answers"] if start <= s and s + len(a) <= end)
-        out.append((r["question"], text[start:end], answer[1] - start, answer[1] - start + len(answer[0])))
+        add(r["question"], text[start:end], answer[1] - start, answer[1] - start + len(answer[0]), doc, start)
         in_sentence[r["id"]] = out[-1][1:]
         answers = [a.lower() for a, _ in r["answers"]]
         qwords = _words(r["question"])
@@ -134,18 +165,20 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
         if others:
             best = max(others, key=lambda se: len(qwords & _words(text[se[0]:se[1]])))
             picked = {best} if hard else {best, rng.choice(others)}
-            out += [(r["question"], text[s:e], -1, -1) for s, e in picked]
+            for s, e in picked:
+                add(r["question"], text[s:e], -1, -1, doc, s)
         if hard and tops is not None:
             chosen = [(d, s, e) for d, s, e in tops.get(r["id"], [])
                       if (d, s, e) != (doc, start, end) and (d != doc or (s, e) != best)
                       and usable(s, e, store.text(d))][:hard]
-            out += [(r["question"], store.text(d)[s:e], -1, -1) for d, s, e in chosen]
+            for d, s, e in chosen:
+                add(r["question"], store.text(d)[s:e], -1, -1, d, s)
         pool = [(d, s, e) for d in docs_of_title[r["title"]] if d != doc for s, e in by_doc[d]]
         if pool:
             d, s, e = max(pool, key=lambda x: len(qwords & _words(store.text(x[0])[x[1]:x[2]])))
             t = store.text(d)
             if usable(s, e, t):
-                out.append((r["question"], t[s:e], -1, -1))
+                add(r["question"], t[s:e], -1, -1, d, s)
     contexts = {r["doc_id"]: store.text(store.document_position(r["doc_id"])) for r in rows}
     made_up = set()
     nlp = sd.sentence_parser() if negated_pairs and negations else None
@@ -159,12 +192,18 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
                 if k == 0 or (m["question"], gold) not in made_up:
                     made_up.add((m["question"], gold))
                     doc, start, end = gold
-                    out.append((m["question"], store.text(doc)[start:end], -1, -1))
+                    add(m["question"], store.text(doc)[start:end], -1, -1, doc, start)
                     if nlp is not None and m["kind"] == "negation" and " not " not in r["question"]:
                         negated = sd.negate_sentence(nlp, *in_sentence[r["id"]])
                         if negated is not None:
-                            out.append((m["question"], *negated))
-    return out
+                            add(m["question"], *negated, doc, start)
+    if context_words <= 0:
+        return out
+    read = []
+    for (question, sentence, a, b), before_it in zip(out, contexts_of):
+        text, shift = with_context(before_it, sentence, context_words)
+        read.append((question, text, a + shift if a >= 0 else a, b + shift if b >= 0 else b))
+    return read
 
 
 # Under bfloat16 autocast, token lengths padded to a multiple of 16: each new batch shape builds new CPU kernels,
@@ -244,37 +283,95 @@ def build_model(folder, lora_layers: int | None = None):
     return Reader()
 
 
-def train(model, tokenizer, data, epochs: int, seed: int = 0, bf16: bool = False):
+def question_groups(data) -> list[list[int]]:
+    """Runs of examples asking the same question (examples() writes a question's gold sentence first, then its
+    "no answer" sentences); a made-up question is a run of its own."""
+    groups: list[list[int]] = []
+    for i, (question, *_) in enumerate(data):
+        if groups and data[groups[-1][0]][0] == question:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def batches_of(data, rng, rank: bool) -> list[list[int]]:
+    """One epoch's batches: of similar length (less padding), in random order. With `rank`, a question's examples
+    stay in one batch (its gold sentence and its "no answer" sentences are ranked against each other)."""
+    units = question_groups(data) if rank else [[i] for i in range(len(data))]
+    rng.shuffle(units)
+    size = lambda u: max(len(data[i][0]) + len(data[i][1]) for i in u)  # noqa: E731
+    batches = []
+    chunk, count = [], 0
+    for u in units + [None]:
+        if u is not None:
+            chunk.append(u)
+            count += len(u)
+        if count >= BATCH * 50 or (u is None and chunk):
+            chunk.sort(key=size)
+            batch: list[int] = []
+            for unit in chunk:
+                if batch and len(batch) + len(unit) > BATCH:
+                    batches.append(batch)
+                    batch = []
+                batch += unit
+            batches.append(batch)
+            chunk, count = [], 0
+    rng.shuffle(batches)
+    return batches
+
+
+def rank_loss(s, e, enc, batch_data):
+    """Cross-entropy of each answerable question's gold sentence against its "no answer" sentences in the batch,
+    on the reading's score (log-sum-exp of the sentence's start and end logits, less the [CLS] token's)."""
+    import torch
+
+    sentence = (enc["token_type_ids"] == 1) & (enc["attention_mask"] == 1)
+    score = (torch.logsumexp(s.masked_fill(~sentence, -1e4), -1) + torch.logsumexp(e.masked_fill(~sentence, -1e4), -1)
+             - s[:, 0] - e[:, 0])
+    terms = []
+    for group in question_groups(batch_data):
+        if len(group) > 1 and batch_data[group[0]][2] >= 0:
+            terms.append(torch.nn.functional.cross_entropy(score[group][None], torch.zeros(1, dtype=torch.long)))
+    return torch.stack(terms).mean() if terms else score.sum() * 0
+
+
+def train(model, tokenizer, data, epochs: int, seed: int = 0, bf16: bool = False, rank: bool = False):
     """AdamW with warm-up and linear decay. With `bf16`, the forward pass runs under bfloat16 autocast (the
     adapters, head and optimiser stay float32): on this machine's CPUs (AMX) a batch takes 0.72 of the float32
-    time (benchmarks/cross_training_speed.py)."""
+    time (benchmarks/cross_training_speed.py). With `rank`, a ranking loss is added (`rank_loss`; a trial)."""
     import torch
 
     torch.manual_seed(seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
     rng = random.Random(seed)
-    steps = epochs * math.ceil(len(data) / BATCH)
+    steps = epochs * (len(batches_of(data, random.Random(seed), rank)) if rank else math.ceil(len(data) / BATCH))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / (0.06 * steps)) * max(0.0, 1 - s / steps))
     loss_f = torch.nn.CrossEntropyLoss()
     step, started = 0, time.time()
     model.train()
     for epoch in range(epochs):
-        order = list(range(len(data)))
-        rng.shuffle(order)
-        # batches of similar length (less padding), in random order
-        chunks = [order[i : i + BATCH * 50] for i in range(0, len(order), BATCH * 50)]
-        batches = []
-        for c in chunks:
-            c.sort(key=lambda i: len(data[i][0]) + len(data[i][1]))
-            batches += [c[i : i + BATCH] for i in range(0, len(c), BATCH)]
-        rng.shuffle(batches)
+        if rank:
+            batches = batches_of(data, rng, rank)
+        else:  # as the shipped adapters were trained
+            order = list(range(len(data)))
+            rng.shuffle(order)
+            # batches of similar length (less padding), in random order
+            chunks = [order[i : i + BATCH * 50] for i in range(0, len(order), BATCH * 50)]
+            batches = []
+            for c in chunks:
+                c.sort(key=lambda i: len(data[i][0]) + len(data[i][1]))
+                batches += [c[i : i + BATCH] for i in range(0, len(c), BATCH)]
+            rng.shuffle(batches)
         total = 0.0
         for n, b in enumerate(batches):
             enc, ts, te = encode(tokenizer, [data[i] for i in b], PAD_TO if bf16 else None)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 s, e = model(**enc)
             loss = (loss_f(s.float(), ts) + loss_f(e.float(), te)) / 2
+            if rank:
+                loss = loss + rank_loss(s.float(), e.float(), enc, [data[i] for i in b])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -311,8 +408,17 @@ def main(argv=None) -> int:
     parser.add_argument("--bf16", action="store_true",
                         help="run the forward pass under bfloat16 autocast (a trial for faster training; default: "
                              "float32, as shipped)")
+    parser.add_argument("--context-words", type=int, default=0, metavar="N",
+                        help="read each sentence after the last N words of the sentence before it in its passage "
+                             "(a trial; default 0, as shipped)")
+    parser.add_argument("--rank-loss", action="store_true",
+                        help="add a loss ranking each question's gold sentence above its \"no answer\" sentences "
+                             "(a trial; default off, as shipped)")
     parser.add_argument("--heldout", action="store_true",
                         help="fit nothing: report the shipped adapters (--out) on the 28 held-out articles")
+    parser.add_argument("--only-fold", type=int, choices=(0, 1), metavar="K",
+                        help="fit only the model that leaves out fold K (of 2) of the training articles and write it "
+                             "to --out, to compare a trial with benchmarks/cross_reader_choice.py --fold K")
     parser.add_argument("--out", default=str(ROOT / "rag" / "cross_reader.npz"))
     args = parser.parse_args(argv)
     import torch
@@ -334,6 +440,10 @@ def main(argv=None) -> int:
     runs = []  # (rows to fit on, where the adapters go)
     if args.validate:
         runs.append(([r for r in rows if int(hashlib.sha1(r["title"].encode()).hexdigest(), 16) % 5 != 0], None))
+    elif args.only_fold is not None:
+        if Path(args.out).resolve() == (ROOT / "rag" / "cross_reader.npz").resolve():
+            raise SystemExit("--only-fold writes a trial's fold model: name where with --out (not the shipped file)")
+        runs.append(([r for r in rows if fold_of(r["title"], 2) != args.only_fold], Path(args.out)))
     else:
         for k in range(args.folds):
             runs.append(([r for r in rows if fold_of(r["title"], args.folds) != k],
@@ -342,7 +452,8 @@ def main(argv=None) -> int:
     tops = first_stage_tops(index) if args.first_stage_negatives else None
     for fit_rows, out in runs:
         data = examples(index, fit_rows, negations=not args.no_negations, tops=tops, hard=args.first_stage_negatives,
-                        rounds=args.unanswerable_rounds, negated_pairs=args.negated_pairs)
+                        rounds=args.unanswerable_rounds, negated_pairs=args.negated_pairs,
+                        context_words=args.context_words)
         fitted_titles = {r["title"] for r in fit_rows}
         print(f"{len(fit_rows)} questions of {len(fitted_titles)} of {len(titles)} training articles: "
               f"{len(data)} examples ({sum(a >= 0 for _, _, a, _ in data)} with an answer)", flush=True)
@@ -350,7 +461,7 @@ def main(argv=None) -> int:
             print(f"  {out} exists; kept", flush=True)
             continue
         model = build_model(folder, args.lora_layers)
-        train(model, tokenizer, data, args.epochs, bf16=args.bf16)
+        train(model, tokenizer, data, args.epochs, bf16=args.bf16, rank=args.rank_loss)
         if out is None:
             val_rows = [r for r in rows if r["title"] not in fitted_titles]
             print(json.dumps(validate(torch_pairs(model, tokenizer), index, val_rows), indent=1))

@@ -131,6 +131,49 @@ def test_a_question_negated_with_its_sentence_keeps_its_answer(small_index):
     assert "The bridge did not open in 1932." in sentences
 
 
+def test_with_context_each_sentence_follows_the_end_of_the_one_before_and_keeps_its_answer(small_index):
+    from rag.documents import doc_id_for
+
+    text = ARTICLE[0]
+    row = {"id": "q1", "question": "Who designed the bridge?", "title": "Bridge", "held_out": False,
+           "doc_id": doc_id_for(text), "answers": [("Anna Berg", text.index("Anna Berg"))]}
+    plain = train_cross_reader.examples(small_index, [row])
+    read = train_cross_reader.examples(small_index, [row], context_words=2)
+    assert len(read) == len(plain)
+    (gold,) = [(s, a, b) for q, s, a, b in read if a >= 0]
+    assert gold[0] == "in 1932. [SEP] It was designed by Anna Berg." and gold[0][gold[1] : gold[2]] == "Anna Berg"
+    first = [s for q, s, a, b in read if q == row["question"] and s.endswith("The bridge opened in 1932.")]
+    assert first == ["The bridge opened in 1932."]  # the passage's first sentence has nothing before it
+
+
+def test_with_the_ranking_loss_a_questions_sentences_share_a_batch_and_the_gold_one_is_pushed_up():
+    import random
+
+    torch = pytest.importorskip("torch")
+    data = []
+    for k in range(40):
+        data += [(f"q{k}", "gold " * (k % 7), 0, 4), (f"q{k}", "other", -1, -1), (f"q{k}", "third", -1, -1),
+                 (f"made-up {k}", "gold", -1, -1)]
+    assert train_cross_reader.question_groups(data)[:2] == [[0, 1, 2], [3]]
+    batches = train_cross_reader.batches_of(data, random.Random(0), rank=True)
+    assert sorted(i for b in batches for i in b) == list(range(len(data)))
+    assert all(len(b) <= train_cross_reader.BATCH for b in batches)
+    where = {i: n for n, b in enumerate(batches) for i in b}
+    assert all(where[g[0]] == where[i] for g in train_cross_reader.question_groups(data) for i in g)
+
+    # three sentences of one question (gold first) and a made-up one; tokens 0 [CLS], 1-2 question, 3-5 sentence
+    enc = {"token_type_ids": torch.tensor([[0, 0, 0, 1, 1, 1]] * 4),
+           "attention_mask": torch.ones(4, 6, dtype=torch.long)}
+    batch = [("q", "a", 0, 1), ("q", "b", -1, -1), ("q", "c", -1, -1), ("m", "a", -1, -1)]
+    start = torch.zeros(4, 6, requires_grad=True)
+    loss = train_cross_reader.rank_loss(start, torch.zeros(4, 6), enc, batch)
+    assert float(loss.detach()) == pytest.approx(np.log(3))  # three equal scores
+    loss.backward()
+    assert float(start.grad[0, 3:].sum()) < 0 < float(start.grad[1, 3:].sum())  # gold's sentence up, the others down
+    assert float(start.grad[3].abs().sum()) == 0  # the made-up question is not ranked
+    assert float(train_cross_reader.rank_loss(start, torch.zeros(4, 6), enc, batch[1:]).detach()) == 0  # none
+
+
 def test_lora_on_the_top_layers_only_leaves_the_lower_ones_without_adapters():
     pytest.importorskip("torch")
     import squad_reader_data as sd
@@ -189,3 +232,24 @@ def test_first_stage_recall_counts_a_question_once_its_gold_sentence_is_within_t
     scores = np.array([0.9, 0.1, 0.2, 0.8, 0.5, 0.3, 0.4])
     got = module.recall_at(q, y, scores, questions=4)
     assert got["1"] == 0.25 and got["2"] == 0.25 and got["3"] == 0.5 and got["any"] == 0.5
+
+
+def test_cross_reader_choice_counts_the_best_scoring_of_the_first_k():
+    import importlib.util
+
+    path = SCRIPTS.parent / "benchmarks" / "cross_reader_choice.py"
+    spec = importlib.util.spec_from_file_location("cross_reader_choice", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    scores = [np.array([1.0, 3.0, 2.0]), np.array([5.0, 1.0, 9.0]), np.array([0.0, 1.0])]
+    golds = [np.array([False, True, False]), np.array([True, False, False]), np.array([False, False])]
+    assert module.choice_rates(scores, golds) == {"questions": 3, "gold_among_5": round(2 / 3, 4),
+                                                  "best_of_2_holds_it": round(2 / 3, 4),
+                                                  "best_of_5_holds_it": round(1 / 3, 4)}
+    spans = [[(0, 0, 10), (0, 11, 20), (1, 0, 9)], [(0, 0, 5), (3, 0, 5), (4, 0, 5)], [(0, 0, 1), (0, 2, 3)]]
+    # question 2 picks document 4 while its gold sentence is document 0's; question 1 is right; question 3 has none
+    assert module.misses(scores, golds, spans) == {"wrong_picks": 1, "in_a_gold_passage": 0.0,
+                                                   "next_to_a_gold_sentence": 0.0}
+    spans[1][2] = (0, 6, 9)  # the pick, now beside the gold sentence (0, 0, 5) of the same passage
+    assert module.misses(scores, golds, spans) == {"wrong_picks": 1, "in_a_gold_passage": 1.0,
+                                                   "next_to_a_gold_sentence": 1.0}
