@@ -25,6 +25,10 @@ ABBREVIATIONS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec a.m p.m d.c""".split()
 )
 _WORD_BREAK = re.compile(r"\s+")
+# Chinese and Japanese sentence ends (ideographic full stop, full-width ! ? and full stop), except inside a quote or
+# bracket (one closes right after: 「本当？」と聞いた is one sentence): Punkt (English) splits only where a space
+# follows, which these scripts do not write.
+_CJK_END = re.compile(r"[\u3002\uff01\uff1f\uff0e]+(?![\u300d\u300f\uff09\u3011\u201d\u2019\"')])")
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,23 @@ def split_sentences(text: str, max_chars: int | None = None) -> list[tuple[int, 
             if spans and start < spans[-1][1]:
                 start = spans[-1][1]  # Punkt split inside one normalisation unit: keep spans disjoint
                 start, end = _strip(text, start, end)
-            if start >= end:
-                continue
-            if max_chars is not None and end - start > max_chars:
-                spans.extend(_cut(text, start, end, max_chars))
-            else:
-                spans.append((start, end))
+            for start, end in _cjk_sentences(text, start, end):
+                if max_chars is not None and end - start > max_chars:
+                    spans.extend(_cut(text, start, end, max_chars))
+                else:
+                    spans.append((start, end))
     return spans
+
+
+def _cjk_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """text[start:end] cut after each Chinese or Japanese sentence end inside it (stripped, empty pieces dropped)."""
+    pieces = []
+    for m in _CJK_END.finditer(text, start, end):
+        if m.end() < end:
+            pieces.append(_strip(text, start, m.end()))
+            start = m.end()
+    pieces.append(_strip(text, start, end))
+    return [(a, b) for a, b in pieces if a < b]
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

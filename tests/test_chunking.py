@@ -102,6 +102,13 @@ def test_abbreviations_do_not_end_sentences():
     ]
 
 
+def test_chinese_and_japanese_sentences_end_at_their_full_stops_but_not_inside_a_quote():
+    text = "東京タワーは1958年に完成した。高さは333メートルである。「本当？」と彼は聞いた。北京是中国的首都！你去过吗？ Fine."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "東京タワーは1958年に完成した。", "高さは333メートルである。", "「本当？」と彼は聞いた。", "北京是中国的首都！",
+        "你去过吗？", "Fine."]
+
+
 def test_overlap_repeats_sentences_between_passages():
     sentences = [(i * 10, i * 10 + 9) for i in range(10)]
     passages = make_passages(sentences, max_chars=40, overlap=1)
