@@ -6,6 +6,7 @@ Formatting only: every function takes a result object of the library and returns
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,14 @@ def citation_place(citation) -> str:
     if getattr(citation, "section", None):
         parts.append(f"§ {citation.section}")
     return ", ".join(parts)
+
+
+def shown_source(citation) -> str:
+    """The citation's file as it was named when indexing when that names it from the current folder too, else its
+    absolute path (a relative name means nothing from another folder)."""
+    if citation.path and os.path.realpath(citation.source) != os.path.realpath(citation.path):
+        return citation.path
+    return citation.source
 
 
 def source_notes(answer, update_command: str) -> list[str]:
@@ -73,7 +82,7 @@ def format_answer(answer, threshold: float, update_command: str = "rag index DOC
     lines.append("Citations:")
     for n, citation in enumerate(answer.citations, start=1):
         place = citation_place(citation)
-        lines.append(f"  [{n}] {citation.source}, {place + ', ' if place else ''}"
+        lines.append(f"  [{n}] {shown_source(citation)}, {place + ', ' if place else ''}"
                      f"characters {citation.start}-{citation.end}")
     lines.extend(f"Note: {note}" for note in source_notes(answer, update_command))
     return "\n".join(lines)

@@ -71,6 +71,16 @@ def test_the_update_command_printed_keeps_the_index_settings_and_works_from_anot
     assert (manifest.model, manifest.max_chars, manifest.overlap_sentences) == (None, 300, 0)
 
 
+def test_ask_from_another_folder_cites_the_file_by_a_path_that_opens_there(tmp_path, seed_docs, monkeypatch, capsys):
+    monkeypatch.chdir(seed_docs.parent)
+    assert main(["index", seed_docs.name, "--index", str(tmp_path / "idx"), "--model", "none", "--no-progress"]) == 0
+    assert main(["ask", QUESTION, "--index", str(tmp_path / "idx")]) == 0
+    assert f"[1] {seed_docs.name}/000_a2e84cf20c291977.txt, characters" in capsys.readouterr().out  # as indexed
+    monkeypatch.chdir(tmp_path)
+    assert main(["ask", QUESTION, "--index", str(tmp_path / "idx")]) == 0
+    assert f"[1] {seed_docs / '000_a2e84cf20c291977.txt'}, characters" in capsys.readouterr().out
+
+
 def test_ask_without_index_elsewhere_names_rag_index_and_builds_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no seeds/ here: the repository's seed article is not what this user asks about
     monkeypatch.delenv("RAG_INDEX")
