@@ -67,26 +67,6 @@ def load(folder, adapters: Path):
     return model.eval()
 
 
-def read(model, tokenizer, pairs: list[tuple[str, str, int]]) -> list[float]:
-    """Per (question, text, where the sentence starts in text): best span score minus the no-answer score."""
-    import torch
-
-    from rag.cross_reader import MAX_TOKENS, best_answer
-
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(pairs), 64):
-            batch = pairs[i : i + 64]
-            enc = tokenizer([q for q, _, _ in batch], [t for _, t, _ in batch], truncation="only_second",
-                            max_length=MAX_TOKENS, padding=True, return_offsets_mapping=True, return_tensors="pt")
-            offsets = enc.pop("offset_mapping").numpy()
-            s, e = (x.numpy() for x in model(**enc))
-            for n, (_, _, shift) in enumerate(batch):
-                idx = np.flatnonzero([x == 1 and offsets[n, t, 0] >= shift for t, x in enumerate(enc.sequence_ids(n))])
-                out.append(best_answer(s[n, idx], e[n, idx])[0] - float(s[n, 0] + e[n, 0]) if len(idx) else -1e9)
-    return out
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--adapters", required=True,
@@ -99,7 +79,7 @@ def main(argv=None) -> int:
 
     import squad_reader_data as sd
     from cross_stage import FOLD_FILE, fold_of
-    from train_cross_reader import first_stage_tops, with_context
+    from train_cross_reader import first_stage_tops, read, sentences_before, with_context
 
     torch.set_num_threads(2)
     index, _ = sd.open_index()
@@ -107,13 +87,11 @@ def main(argv=None) -> int:
     rows = [r for r in sd.questions_with_offsets() if not r["held_out"] and r["answers"]
             and fold_of(r["title"], 2) == args.fold]
     tops = first_stage_tops(index)
-    before: dict[tuple[int, int], str] = {}
-    last = None
+    by_doc: dict[int, list[tuple[int, int]]] = {}
     for i in range(store.manifest.sentences):
         s = store.sentence(i)
-        same = last is not None and last.doc_index == s.doc_index
-        before[(s.doc_index, s.start)] = store.text(s.doc_index)[last.start : last.end] if same else ""
-        last = s
+        by_doc.setdefault(s.doc_index, []).append((s.start, s.end))
+    before = {key: store.text(key[0])[p[0] : p[1]] if p else "" for key, p in sentences_before(by_doc).items()}
     asked = [r for r in rows if tops.get(r["id"])]
     golds = [np.asarray([store.document_position(r["doc_id"]) == d
                          and any(s <= a and a + len(x) <= e for x, a in r["answers"]) for d, s, e in tops[r["id"]]])
@@ -123,9 +101,11 @@ def main(argv=None) -> int:
     shipped = sd.CACHE / FOLD_FILE.format(k=args.fold, n=2)
     out = {}
     for name, path, words in (("trial", Path(args.adapters), args.context_words), ("shipped fold model", shipped, 0)):
-        pairs = [(r["question"], *with_context(before[(d, s)], store.text(d)[s:e], words))
-                 for r in asked for d, s, e in tops[r["id"]]]
-        flat = read(load(folder, path), tokenizer, pairs)
+        texts = [with_context(before[(d, s)], store.text(d)[s:e], words) for r in asked for d, s, e in tops[r["id"]]]
+        questions = [r["question"] for r in asked for _ in tops[r["id"]]]
+        readings = read(load(folder, path), tokenizer, [(q, t) for q, (t, _) in zip(questions, texts)],
+                        [start for _, start in texts])
+        flat = [answer - null for answer, null, _, _ in readings]
         bounds = np.cumsum([len(tops[r["id"]]) for r in asked])[:-1]
         scores = np.split(np.asarray(flat), bounds)
         out[name] = {"adapters": str(path), "context_words": words, **choice_rates(scores, golds),

@@ -106,6 +106,12 @@ def with_context(context: str, sentence: str, words: int) -> tuple[str, int]:
     return prefix + sentence, len(prefix)
 
 
+def sentences_before(by_doc: dict[int, list[tuple[int, int]]]) -> dict[tuple[int, int], tuple[int, int] | None]:
+    """(document, sentence start) -> the (start, end) of the sentence before it in that document, None for its first;
+    `by_doc`: each document's sentences in order."""
+    return {(d, s): (spans[n - 1] if n else None) for d, spans in by_doc.items() for n, (s, _) in enumerate(spans)}
+
+
 def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | None = None, hard: int = 0,
              rounds: int = 1, negated_pairs: bool = False, context_words: int = 0):
     """(question, sentence, answer start, answer end) in sentence characters; start = end = -1 for no answer.
@@ -124,11 +130,11 @@ def examples(index, rows, seed: int = 0, negations: bool = True, tops: dict | No
     for i in range(store.manifest.sentences):
         s = store.sentence(i)
         by_doc.setdefault(s.doc_index, []).append((s.start, s.end))
-    before = {(d, s): (spans[n - 1] if n else None) for d, spans in by_doc.items() for n, (s, _) in enumerate(spans)}
+    before = sentences_before(by_doc) if context_words > 0 else {}
 
     def context(doc, start):
         """The sentence before (doc, start) in its passage, or ""."""
-        prev = before.get((doc, start)) if context_words > 0 else None
+        prev = before.get((doc, start))
         return store.text(doc)[prev[0]:prev[1]] if prev else ""
 
     rng = random.Random(seed)
@@ -296,8 +302,10 @@ def question_groups(data) -> list[list[int]]:
 
 
 def batches_of(data, rng, rank: bool) -> list[list[int]]:
-    """One epoch's batches: of similar length (less padding), in random order. With `rank`, a question's examples
-    stay in one batch (its gold sentence and its "no answer" sentences are ranked against each other)."""
+    """One epoch's batches: chunks of 50 batches' worth of examples in random order, each sorted by length (less
+    padding) and cut into batches of BATCH, all batches then in random order (as the shipped adapters were trained).
+    With `rank`, a question's examples stay in one batch (its gold sentence and its "no answer" sentences are ranked
+    against each other), so batches may hold a few fewer."""
     units = question_groups(data) if rank else [[i] for i in range(len(data))]
     rng.shuffle(units)
     size = lambda u: max(len(data[i][0]) + len(data[i][1]) for i in u)  # noqa: E731
@@ -346,24 +354,13 @@ def train(model, tokenizer, data, epochs: int, seed: int = 0, bf16: bool = False
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=LR, weight_decay=0.01)
     rng = random.Random(seed)
-    steps = epochs * (len(batches_of(data, random.Random(seed), rank)) if rank else math.ceil(len(data) / BATCH))
+    steps = epochs * len(batches_of(data, random.Random(seed), rank))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / (0.06 * steps)) * max(0.0, 1 - s / steps))
     loss_f = torch.nn.CrossEntropyLoss()
     step, started = 0, time.time()
     model.train()
     for epoch in range(epochs):
-        if rank:
-            batches = batches_of(data, rng, rank)
-        else:  # as the shipped adapters were trained
-            order = list(range(len(data)))
-            rng.shuffle(order)
-            # batches of similar length (less padding), in random order
-            chunks = [order[i : i + BATCH * 50] for i in range(0, len(order), BATCH * 50)]
-            batches = []
-            for c in chunks:
-                c.sort(key=lambda i: len(data[i][0]) + len(data[i][1]))
-                batches += [c[i : i + BATCH] for i in range(0, len(c), BATCH)]
-            rng.shuffle(batches)
+        batches = batches_of(data, rng, rank)
         total = 0.0
         for n, b in enumerate(batches):
             enc, ts, te = encode(tokenizer, [data[i] for i in b], PAD_TO if bf16 else None)
@@ -480,8 +477,9 @@ def save(model, path):
     print(f"wrote {path} ({Path(path).stat().st_size / 1e6:.1f} MB)")
 
 
-def read(model, tokenizer, pairs):
-    """Per pair: (answer score, null score, best start char, best end char) in the sentence."""
+def read(model, tokenizer, pairs, starts: list[int] | None = None):
+    """Per pair: (answer score, null score, best start char, best end char) in the sentence. With `starts`, where
+    each pair's sentence starts in its text (`with_context`): the answer is only looked for from there."""
     import torch
 
     out = []
@@ -494,7 +492,11 @@ def read(model, tokenizer, pairs):
             s, e = model(**enc)
             s, e = s.numpy(), e.numpy()
             for n in range(len(batch)):
-                idx = np.flatnonzero([x == 1 for x in enc.sequence_ids(n)])
+                start = starts[i + n] if starts else 0
+                idx = np.flatnonzero([x == 1 and offsets[n, t, 0] >= start for t, x in enumerate(enc.sequence_ids(n))])
+                if not len(idx):  # the sentence was cut away entirely (a context longer than MAX_TOKENS)
+                    out.append((-1e9, float(s[n, 0] + e[n, 0]), 0, 0))
+                    continue
                 score, a, b = best_answer(s[n, idx], e[n, idx])
                 out.append((score, float(s[n, 0] + e[n, 0]), int(offsets[n, idx[a], 0]), int(offsets[n, idx[b], 1])))
     return out
